@@ -1,0 +1,143 @@
+import { f, type Infer } from "../schema.js";
+
+/** Enable switch for a collector, settable with node_exporter's --collector.<name> / --no-collector.<name>. */
+function enabled(name: string, defaultOn: boolean, what: string) {
+  return f.bool(defaultOn, `Enable the ${name} collector (${what}).`, { flags: [`collector.${name}`] });
+}
+
+// Defaults are node_exporter 1.12's, so a chart that passes node_exporter's flags gets the same output.
+export const metricsSchema = {
+  collectorTimeout: f.duration(10, "Per-collector time limit in a scrape; a collector past it reports success 0 for that scrape.", {
+    flags: ["collector.timeout"],
+    min: 0.001,
+  }),
+  disableDefaults: f.bool(false, "Turn off every collector not explicitly enabled (node_exporter's --collector.disable-defaults).", {
+    flags: ["collector.disable-defaults"],
+  }),
+  disableExporterMetrics: f.bool(false, "Leave out the process_*/nodejs_* runtime metrics and nodetap_build_info (like node_exporter's --web.disable-exporter-metrics).", {
+    flags: ["web.disable-exporter-metrics"],
+  }),
+  collectors: {
+    arp: {
+      enabled: enabled("arp", true, "ARP table entries from /proc/net/arp"),
+      deviceInclude: f.regex("", "Regexp of arp devices to include (mutually exclusive with deviceExclude).", { flags: ["collector.arp.device-include"] }),
+      deviceExclude: f.regex("", "Regexp of arp devices to exclude (mutually exclusive with deviceInclude).", { flags: ["collector.arp.device-exclude"] }),
+    },
+    bonding: { enabled: enabled("bonding", true, "bonding interface slaves from /sys/class/net/*/bonding") },
+    conntrack: { enabled: enabled("conntrack", true, "netfilter conntrack table usage") },
+    cpu: {
+      enabled: enabled("cpu", true, "CPU time per mode from /proc/stat"),
+      guest: f.bool(true, "Enable node_cpu_guest_seconds_total.", { flags: ["collector.cpu.guest"] }),
+      info: f.bool(false, "Enable node_cpu_info and the flags/bugs info metrics from /proc/cpuinfo.", { flags: ["collector.cpu.info"] }),
+      infoFlagsInclude: f.regex("", "Regexp of /proc/cpuinfo flags to expose as node_cpu_flag_info (needs info).", {
+        flags: ["collector.cpu.info.flags-include"],
+      }),
+      infoBugsInclude: f.regex("", "Regexp of /proc/cpuinfo bugs to expose as node_cpu_bug_info (needs info).", {
+        flags: ["collector.cpu.info.bugs-include"],
+      }),
+    },
+    diskstats: {
+      enabled: enabled("diskstats", true, "block device I/O from /proc/diskstats, plus udev-derived node_disk_info"),
+      deviceExclude: f.regex("^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$", "Regexp of diskstats devices to exclude.", {
+        flags: ["collector.diskstats.device-exclude"],
+      }),
+      deviceInclude: f.regex("", "Regexp of diskstats devices to include (mutually exclusive with deviceExclude when set).", {
+        flags: ["collector.diskstats.device-include"],
+      }),
+    },
+    entropy: { enabled: enabled("entropy", true, "available entropy from /proc/sys/kernel/random") },
+    filefd: { enabled: enabled("filefd", true, "file descriptor usage from /proc/sys/fs/file-nr") },
+    filesystem: {
+      enabled: enabled("filesystem", true, "size and free space of mounted filesystems"),
+      mountPointsExclude: f.regex(
+        "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)",
+        "Regexp of mount points to exclude.",
+        { flags: ["collector.filesystem.mount-points-exclude", "collector.filesystem.ignored-mount-points"] },
+      ),
+      mountPointsInclude: f.regex("", "Regexp of mount points to include (mutually exclusive with mountPointsExclude when set).", {
+        flags: ["collector.filesystem.mount-points-include"],
+      }),
+      fsTypesExclude: f.regex(
+        "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$",
+        "Regexp of filesystem types to exclude.",
+        { flags: ["collector.filesystem.fs-types-exclude", "collector.filesystem.ignored-fs-types"] },
+      ),
+      fsTypesInclude: f.regex("", "Regexp of filesystem types to include (mutually exclusive with fsTypesExclude when set).", {
+        flags: ["collector.filesystem.fs-types-include"],
+      }),
+      mountTimeout: f.duration(5, "How long to wait for a mount's statfs before marking it stuck (device_error 1) and not asking it again until it answers.", {
+        flags: ["collector.filesystem.mount-timeout"],
+        min: 0.001,
+      }),
+      statWorkers: f.int(4, "Number of statfs calls run at the same time (in a worker thread, off Node's thread pool).", {
+        flags: ["collector.filesystem.stat-workers"],
+        min: 1,
+        max: 64,
+      }),
+    },
+    hwmon: {
+      enabled: enabled("hwmon", true, "hardware sensors from /sys/class/hwmon"),
+      chipInclude: f.regex("", "Regexp of hwmon chip to include.", { flags: ["collector.hwmon.chip-include"] }),
+      chipExclude: f.regex("", "Regexp of hwmon chip to exclude.", { flags: ["collector.hwmon.chip-exclude"] }),
+      sensorInclude: f.regex("", "Regexp of hwmon sensor (chip;sensor) to include.", { flags: ["collector.hwmon.sensor-include"] }),
+      sensorExclude: f.regex("", "Regexp of hwmon sensor (chip;sensor) to exclude.", { flags: ["collector.hwmon.sensor-exclude"] }),
+    },
+    loadavg: { enabled: enabled("loadavg", true, "load averages from /proc/loadavg") },
+    mdadm: { enabled: enabled("mdadm", true, "software RAID state from /proc/mdstat") },
+    meminfo: { enabled: enabled("meminfo", true, "memory statistics from /proc/meminfo") },
+    netclass: {
+      enabled: enabled("netclass", true, "network interface attributes from /sys/class/net"),
+      ignoredDevices: f.regex("^$", "Regexp of net devices to ignore for netclass collector.", { flags: ["collector.netclass.ignored-devices"] }),
+      ignoreInvalidSpeed: f.bool(false, "Ignore devices where the speed is invalid (the speed metric is left out).", {
+        flags: ["collector.netclass.ignore-invalid-speed"],
+      }),
+    },
+    netdev: {
+      enabled: enabled("netdev", true, "network interface counters from /proc/net/dev"),
+      deviceInclude: f.regex("", "Regexp of net devices to include (mutually exclusive with deviceExclude).", {
+        flags: ["collector.netdev.device-include", "collector.netdev.device-whitelist"],
+      }),
+      deviceExclude: f.regex("", "Regexp of net devices to exclude (mutually exclusive with deviceInclude).", {
+        flags: ["collector.netdev.device-exclude", "collector.netdev.device-blacklist"],
+      }),
+      addressInfo: f.bool(false, "Collect address-info for every device (node_network_address_info).", { flags: ["collector.netdev.address-info"] }),
+      enableDetailedMetrics: f.bool(false, "Use the detailed per-error-kind metrics instead of the summed ones.", {
+        flags: ["collector.netdev.enable-detailed-metrics"],
+      }),
+    },
+    netstat: {
+      enabled: enabled("netstat", true, "network statistics from /proc/net/{netstat,snmp,snmp6}"),
+      fields: f.regex(
+        "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue|TCPRcvQDrop)|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$",
+        "Regexp of fields to return for netstat collector.",
+        { flags: ["collector.netstat.fields"] },
+      ),
+    },
+    os: { enabled: enabled("os", true, "OS release information from /etc/os-release") },
+    pressure: { enabled: enabled("pressure", true, "pressure stall information from /proc/pressure") },
+    schedstat: { enabled: enabled("schedstat", true, "scheduler statistics from /proc/schedstat") },
+    sockstat: { enabled: enabled("sockstat", true, "socket statistics from /proc/net/sockstat{,6}") },
+    softnet: { enabled: enabled("softnet", true, "softnet statistics from /proc/net/softnet_stat") },
+    stat: {
+      enabled: enabled("stat", true, "kernel statistics from /proc/stat"),
+      softirq: f.bool(false, "Export softirq calls per vector (node_softirqs_total).", { flags: ["collector.stat.softirq"] }),
+    },
+    textfile: {
+      enabled: enabled("textfile", true, "metrics from *.prom files in a directory"),
+      directory: f.stringList([], "Directories to read text files with metrics from (node_exporter accepts the flag more than once).", {
+        flags: ["collector.textfile.directory"],
+      }),
+    },
+    thermalZone: { enabled: enabled("thermal_zone", true, "thermal zone temperatures from /sys/class/thermal") },
+    time: { enabled: enabled("time", true, "the current system time and clock sources") },
+    udpQueues: { enabled: enabled("udp_queues", true, "UDP queue lengths from /proc/net/udp{,6}") },
+    uname: { enabled: enabled("uname", true, "system information as provided by uname") },
+    vmstat: {
+      enabled: enabled("vmstat", true, "virtual memory statistics from /proc/vmstat"),
+      fields: f.regex("^(oom_kill|pgpg|pswp|pg.*fault).*", "Regexp of fields to return for vmstat collector.", { flags: ["collector.vmstat.fields"] }),
+    },
+  },
+};
+
+export type MetricsConfig = Infer<typeof metricsSchema>;
+export type CollectorsConfig = MetricsConfig["collectors"];

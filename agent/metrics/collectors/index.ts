@@ -1,0 +1,35 @@
+import type { CollectorDefinition } from "../collector.js";
+import { collector as arp } from "./arp.js";
+import { collector as bonding } from "./bonding.js";
+import { collector as conntrack } from "./conntrack.js";
+import { collector as cpu } from "./cpu.js";
+import { collector as diskstats } from "./diskstats.js";
+import { collector as entropy } from "./entropy.js";
+import { collector as filefd } from "./filefd.js";
+import { collector as filesystem } from "./filesystem.js";
+import { collector as hwmon } from "./hwmon.js";
+import { collector as loadavg } from "./loadavg.js";
+import { collector as mdadm } from "./mdadm.js";
+import { collector as meminfo } from "./meminfo.js";
+import { collector as netclass } from "./netclass.js";
+import { collector as netdev } from "./netdev.js";
+import { collector as netstat } from "./netstat.js";
+import { collector as os } from "./os.js";
+import { collector as pressure } from "./pressure.js";
+import { collector as schedstat } from "./schedstat.js";
+import { collector as sockstat } from "./sockstat.js";
+import { collector as softnet } from "./softnet.js";
+import { collector as stat } from "./stat.js";
+import { collector as textfile } from "./textfile.js";
+import { collector as thermalZone } from "./thermal-zone.js";
+import { collector as time } from "./time.js";
+import { collector as udpQueues } from "./udp-queues.js";
+import { collector as uname } from "./uname.js";
+import { collector as vmstat } from "./vmstat.js";
+
+/** Every collector nodetap has, by node_exporter name. */
+export const COLLECTORS: readonly CollectorDefinition[] = [
+  arp, bonding, conntrack, cpu, diskstats, entropy, filefd, filesystem, hwmon, loadavg, mdadm, meminfo, netclass,
+  netdev, netstat, os, pressure, schedstat, sockstat, softnet, stat, textfile, thermalZone, time, udpQueues, uname,
+  vmstat,
+];
