@@ -1,0 +1,117 @@
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import type { AgentConfig } from "./config/root.js";
+import { redactConfig } from "./config/docs.js";
+import { HostPaths } from "./host/paths.js";
+import { checkHostPaths } from "./host/check.js";
+import { gatherInventory, type HostInventory } from "./host/inventory.js";
+import { COLLECTORS } from "./metrics/collectors/index.js";
+import { CollectorRegistry } from "./metrics/registry.js";
+import { createSelfRegistry } from "./self-metrics.js";
+import { buildApp, parseListenAddress } from "./server/app.js";
+import { createLogPipeline, type LogPipeline } from "./logs/index.js";
+import { VERSION, REVISION } from "./version.js";
+
+/** Thrown when the HTTP listener cannot be opened (address in use, permission); main() exits with EXIT_LISTEN. */
+export class ListenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ListenError";
+  }
+}
+
+export const EXIT_LISTEN = 4;
+
+/**
+ * The composition root: host paths, collectors, the log pipeline and the HTTP server, started
+ * and stopped together. The metrics and logs paths meet only here and in the server.
+ */
+export class Agent {
+  private readonly paths: HostPaths;
+  private readonly selfRegistry: Registry;
+  private readonly collectors: CollectorRegistry;
+  private readonly logs?: LogPipeline;
+  private readonly app: FastifyInstance;
+  private inventory: HostInventory = {};
+  private readonly startedAt = new Date();
+  private started = false;
+  private stopping?: Promise<void>;
+  address?: string;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly logger: Logger,
+  ) {
+    this.paths = new HostPaths(config.paths);
+    checkHostPaths(this.paths);
+    this.selfRegistry = createSelfRegistry({ runtimeMetrics: !config.metrics.disableExporterMetrics });
+    this.collectors = new CollectorRegistry(COLLECTORS, config.metrics, this.paths, logger);
+    if (config.logs.enabled) {
+      this.logs = createLogPipeline({
+        config: config.logs,
+        registry: this.selfRegistry,
+        logger: logger.child({ component: "logs" }),
+        nodeName: process.env.NODE_NAME,
+      });
+    }
+    this.app = buildApp({
+      web: config.web,
+      logger,
+      metrics: { collectors: this.collectors, selfRegistry: this.selfRegistry },
+      ready: () => this.started && (this.logs?.ready() ?? true),
+      status: () => this.status(),
+    });
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = parseListenAddress(this.config.web.listenAddress);
+    await this.listen(host, port);
+    await this.logs?.start();
+    this.started = true;
+    this.logger.info(
+      { address: this.address, collectors: this.collectors.enabledNames(), logs: this.config.logs.enabled, version: VERSION },
+      "nodetap started",
+    );
+    void gatherInventory(this.logger).then((inv) => (this.inventory = inv));
+  }
+
+  private async listen(host: string, port: number): Promise<void> {
+    try {
+      this.address = await this.app.listen({ host, port });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // "::" means any address; on hosts without IPv6 fall back to any IPv4 address.
+      if (host === "::" && (code === "EAFNOSUPPORT" || code === "EADDRNOTAVAIL")) return this.listen("0.0.0.0", port);
+      const reason = code === "EADDRINUSE" ? "address already in use" : code === "EACCES" ? "permission denied" : (err as Error).message;
+      throw new ListenError(`cannot listen on ${this.config.web.listenAddress}: ${reason}`);
+    }
+  }
+
+  status(): unknown {
+    return {
+      version: VERSION,
+      revision: REVISION,
+      node: process.version,
+      startedAt: this.startedAt.toISOString(),
+      uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      ready: this.started && (this.logs?.ready() ?? true),
+      config: redactConfig(this.config),
+      host: this.inventory,
+      collectors: this.collectors.collectorStates(),
+      logs: this.logs?.status(),
+    };
+  }
+
+  /** Stops reading logs, flushes within the deadline, then closes the server. Idempotent. */
+  stop(deadlineMs: number): Promise<void> {
+    this.stopping ??= (async () => {
+      this.logger.info({ deadline_ms: deadlineMs }, "nodetap stopping");
+      await this.logs?.stop(deadlineMs);
+      await this.app.close();
+      await this.collectors.close();
+      this.logger.info("nodetap stopped");
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,86 @@
+import pino from "pino";
+import { loadConfig } from "./config/load.js";
+import { ConfigError, EXIT_CONFIG } from "./config/errors.js";
+import { helpText } from "./config/docs.js";
+import { HostPathError, EXIT_HOST_PATHS } from "./host/check.js";
+import { Agent, ListenError, EXIT_LISTEN } from "./agent.js";
+import { VERSION } from "./version.js";
+
+/** How long SIGTERM waits for in-flight log records to be acknowledged before giving up. */
+const SHUTDOWN_DEADLINE_MS = 20_000;
+
+export async function main(argv: string[]): Promise<number> {
+  let loaded;
+  try {
+    loaded = loadConfig(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`nodetap: ${err.message}\n`);
+      return EXIT_CONFIG;
+    }
+    throw err;
+  }
+  if (loaded.command === "help") {
+    process.stdout.write(helpText());
+    return 0;
+  }
+  if (loaded.command === "version") {
+    process.stdout.write(`nodetap ${VERSION} (node ${process.version})\n`);
+    return 0;
+  }
+  if (loaded.command === "check-config") {
+    process.stdout.write(`config OK${loaded.configFile ? `: ${loaded.configFile}` : ""}\n`);
+    for (const notice of loaded.notices) process.stdout.write(`note: ${notice}\n`);
+    return 0;
+  }
+
+  const logger = pino({ level: loaded.config.log.level, base: { app: "nodetap" }, timestamp: pino.stdTimeFunctions.isoTime });
+  for (const notice of loaded.notices) logger.info(notice);
+  let agent: Agent;
+  try {
+    agent = new Agent(loaded.config, logger);
+    await agent.start();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      logger.error({ key: err.key }, err.message);
+      return EXIT_CONFIG;
+    }
+    if (err instanceof HostPathError) {
+      logger.error({ key: err.key }, err.message);
+      return EXIT_HOST_PATHS;
+    }
+    if (err instanceof ListenError) {
+      logger.error(err.message);
+      return EXIT_LISTEN;
+    }
+    throw err;
+  }
+
+  return new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, "shutdown requested");
+      agent.stop(SHUTDOWN_DEADLINE_MS).then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error({ err: (err as Error).message }, "shutdown failed");
+          resolve(1);
+        },
+      );
+    };
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  });
+}
+
+process.on("uncaughtException", (err) => {
+  process.stderr.write(`nodetap: uncaught exception: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`nodetap: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,38 @@
+import { Gauge, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from "prom-client";
+import { VERSION, REVISION } from "./version.js";
+import type { GenericFamily } from "./metrics/exposition.js";
+
+/**
+ * nodetap's own metrics (nodetap_*, process_*, nodejs_*) live in a prom-client registry; the log
+ * pipeline and the HTTP server register theirs here. Host metrics do not: they are built per
+ * scrape by the collectors, which is cheaper than keeping prom-client objects for them.
+ */
+export function createSelfRegistry(options: { runtimeMetrics: boolean }): Registry {
+  const registry = new Registry();
+  if (options.runtimeMetrics) {
+    collectDefaultMetrics({ register: registry });
+    const build = new Gauge({
+      name: "nodetap_build_info",
+      help: "A metric with a constant '1' value labeled by version, revision and nodeversion from which nodetap was built.",
+      labelNames: ["version", "revision", "nodeversion"],
+      registers: [registry],
+    });
+    build.set({ version: VERSION, revision: REVISION, nodeversion: process.version }, 1);
+  }
+  return registry;
+}
+
+/** prom-client's families in the renderer's generic shape. */
+export async function selfFamilies(registry: Registry): Promise<GenericFamily[]> {
+  const json = (await registry.getMetricsAsJSON()) as MetricObjectWithValues<MetricValue<string>>[];
+  return json.map((m) => ({
+    name: m.name,
+    help: m.help,
+    type: m.type as unknown as GenericFamily["type"],
+    samples: m.values.map((v) => ({
+      name: (v as { metricName?: string }).metricName ?? m.name,
+      labels: Object.entries(v.labels).map(([k, val]) => [k, String(val)] as [string, string]),
+      value: v.value,
+    })),
+  }));
+}

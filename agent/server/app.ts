@@ -1,0 +1,111 @@
+import fs from "node:fs";
+import { timingSafeEqual } from "node:crypto";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { WebConfig } from "../config/sections/web.js";
+import { ConfigError } from "../config/errors.js";
+import { registerMetricsRoute, type MetricsRouteOptions } from "./metrics-route.js";
+
+export interface AppOptions {
+  web: WebConfig;
+  logger: Logger;
+  metrics: Omit<MetricsRouteOptions, "path" | "maxRequests">;
+  ready: () => boolean;
+  status: () => unknown;
+}
+
+/** Endpoints that stay open without credentials so kubelet probes work with basic auth on. */
+const UNAUTHENTICATED = new Set(["/healthz", "/readyz"]);
+
+function readPem(file: string, key: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(key, `cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+function httpsOptions(web: WebConfig): object | undefined {
+  const { certFile, keyFile, clientCaFile } = web.tls;
+  if (certFile === "" && keyFile === "") {
+    if (clientCaFile !== "") throw new ConfigError("web.tls.clientCaFile", "needs web.tls.certFile and web.tls.keyFile");
+    return undefined;
+  }
+  if (certFile === "" || keyFile === "") throw new ConfigError("web.tls", "certFile and keyFile must be set together");
+  return {
+    cert: readPem(certFile, "web.tls.certFile"),
+    key: readPem(keyFile, "web.tls.keyFile"),
+    ...(clientCaFile !== "" ? { ca: readPem(clientCaFile, "web.tls.clientCaFile"), requestCert: true, rejectUnauthorized: true } : {}),
+  };
+}
+
+function basicAuthCheck(web: WebConfig): ((header: string | undefined) => boolean) | undefined {
+  const { username, passwordFile } = web.basicAuth;
+  if (username === "") return undefined;
+  if (passwordFile === "") throw new ConfigError("web.basicAuth.passwordFile", "must be set when web.basicAuth.username is set");
+  const password = readPem(passwordFile, "web.basicAuth.passwordFile").toString("utf8").replace(/\r?\n$/, "");
+  const expected = Buffer.from("Basic " + Buffer.from(`${username}:${password}`).toString("base64"));
+  return (header) => {
+    if (header === undefined) return false;
+    const given = Buffer.from(header);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+}
+
+export function buildApp(opts: AppOptions): FastifyInstance {
+  const https = httpsOptions(opts.web);
+  const app = Fastify({
+    logger: false,
+    ...(https ? { https } : {}),
+    // Scrapes of a large host can take a while on a busy node; don't cut them short.
+    requestTimeout: 0,
+  }) as unknown as FastifyInstance;
+
+  const authOk = basicAuthCheck(opts.web);
+  if (authOk) {
+    app.addHook("onRequest", async (request, reply) => {
+      const path = request.url.split("?")[0];
+      if (UNAUTHENTICATED.has(path)) return;
+      if (!authOk(request.headers.authorization)) {
+        return reply.code(401).header("www-authenticate", 'Basic realm="nodetap"').send("Unauthorized\n");
+      }
+    });
+  }
+
+  app.setErrorHandler((err: Error, request, reply) => {
+    opts.logger.error({ err: err.message, url: request.url }, "request failed");
+    void reply.code(500).type("text/plain; charset=utf-8").send(`internal error: ${err.message}\n`);
+  });
+
+  registerMetricsRoute(app, { ...opts.metrics, path: opts.web.telemetryPath, maxRequests: opts.web.maxRequests });
+
+  app.get("/", async (_req, reply) =>
+    reply
+      .type("text/html; charset=utf-8")
+      .send(
+        `<!doctype html><html><head><title>nodetap</title></head><body><h1>nodetap</h1><ul>` +
+          `<li><a href="${opts.web.telemetryPath}">Metrics</a></li><li><a href="/status">Status</a></li>` +
+          `<li><a href="/healthz">Health</a></li><li><a href="/readyz">Readiness</a></li></ul></body></html>\n`,
+      ),
+  );
+  app.get("/healthz", async (_req, reply) => reply.type("text/plain; charset=utf-8").send("ok\n"));
+  app.get("/readyz", async (_req, reply) => {
+    const ready = opts.ready();
+    return reply
+      .code(ready ? 200 : 503)
+      .type("text/plain; charset=utf-8")
+      .send(ready ? "ready\n" : "not ready\n");
+  });
+  app.get("/status", async (_req, reply) => reply.type("application/json; charset=utf-8").send(JSON.stringify(opts.status(), null, 2)));
+  return app;
+}
+
+/** Splits node_exporter-style listen addresses (":9100", "host:9100", "[::1]:9100"). */
+export function parseListenAddress(address: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address);
+  if (!m) throw new ConfigError("web.listenAddress", `${JSON.stringify(address)} is not host:port; allowed: :9100, 127.0.0.1:9100, [::1]:9100`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError("web.listenAddress", `port ${port} is out of range; allowed: 0-65535`);
+  const host = m[1] ?? m[2] ?? "";
+  return { host: host === "" ? "::" : host, port };
+}
