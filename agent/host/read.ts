@@ -19,27 +19,62 @@ export class HostFileTooLargeError extends Error {
 
 const CHUNK = 64 * 1024;
 
+// One scratch buffer for every synchronous read: reads never interleave on the main thread, so
+// the buffer can be shared, and only the bytes read are copied out.
+const scratch = Buffer.allocUnsafe(CHUNK);
+
 /** Reads a whole file as UTF-8 (lossy), up to `limit` bytes; throws HostFileTooLargeError past it. */
 export function readText(filePath: string, limit = MAX_HOST_FILE_BYTES): string {
-  return readBytes(filePath, limit).toString("utf8");
+  const fd = fs.openSync(filePath, "r");
+  try {
+    // Most pseudo-files fit one read: fill the scratch buffer and decode from it without a copy.
+    let used = 0;
+    for (;;) {
+      const n = fs.readSync(fd, scratch, used, CHUNK - used, null);
+      if (n === 0) {
+        if (used > limit) throw new HostFileTooLargeError(filePath, limit);
+        return scratch.toString("utf8", 0, used);
+      }
+      used += n;
+      if (used === CHUNK) break;
+    }
+    return readRemaining(fd, filePath, limit, Buffer.from(scratch)).toString("utf8");
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function readRemaining(fd: number, filePath: string, limit: number, head: Buffer): Buffer {
+  const chunks = [head];
+  let total = head.length;
+  for (;;) {
+    if (total > limit) throw new HostFileTooLargeError(filePath, limit);
+    const n = fs.readSync(fd, scratch, 0, CHUNK, null);
+    if (n === 0) return Buffer.concat(chunks, total);
+    total += n;
+    chunks.push(Buffer.from(scratch.subarray(0, n)));
+  }
 }
 
 export function readBytes(filePath: string, limit = MAX_HOST_FILE_BYTES): Buffer {
   const fd = fs.openSync(filePath, "r");
   try {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] | undefined;
+    let first: Buffer | undefined;
     let total = 0;
     for (;;) {
-      const buf = Buffer.allocUnsafe(CHUNK);
-      const n = fs.readSync(fd, buf, 0, CHUNK, null);
+      const n = fs.readSync(fd, scratch, 0, CHUNK, null);
       if (n === 0) break;
       total += n;
       if (total > limit) throw new HostFileTooLargeError(filePath, limit);
-      chunks.push(n === CHUNK ? buf : buf.subarray(0, n));
       // No early stop on a short read: seq_file-backed /proc files (mountinfo, net/*) return
       // one page at a time, so only a read of 0 bytes means the end.
+      const copy = Buffer.from(scratch.subarray(0, n));
+      if (first === undefined) first = copy;
+      else (chunks ??= [first]).push(copy);
     }
-    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+    if (first === undefined) return Buffer.alloc(0);
+    return chunks === undefined ? first : Buffer.concat(chunks, total);
   } finally {
     fs.closeSync(fd);
   }

@@ -18,6 +18,7 @@ export const E2E_FLAGS = [
   `--path.rootfs=${FIXTURE_ROOT}`,
   `--path.udev.data=${FIXTURE_ROOT}/udev/data`,
   `--collector.textfile.directory=${FIXTURE_ROOT}/textfile/two_metric_files/`,
+  "--collector.arp.device-exclude=nope",
   "--collector.netdev.device-include=lo",
   "--collector.netclass.ignored-devices=(dmz|int)",
   "--collector.netclass.ignore-invalid-speed",
@@ -66,10 +67,12 @@ export function toParsed(out: FamilyCollector): Map<string, ParsedFamily> {
   for (const fam of out.families.values()) {
     const samples = new Map<string, number>();
     for (const s of fam.samples) {
+      const desc = s.desc ?? fam.desc;
       const labels: Record<string, string> = {};
-      fam.desc.labelNames.forEach((n, i) => (labels[n] = s.labelValues[i]));
+      desc.labelNames.forEach((n, i) => (labels[n] = s.labelValues[i]));
       const keys = Object.keys(labels).sort();
-      samples.set(`${fam.desc.name}{${keys.map((k) => `${k}=${JSON.stringify(labels[k])}`).join(",")}}`, s.value);
+      const name = fam.desc.name + (desc.sampleSuffix ?? "");
+      samples.set(`${name}{${keys.map((k) => `${k}=${JSON.stringify(labels[k])}`).join(",")}}`, s.value);
     }
     result.set(fam.desc.name, { name: fam.desc.name, type: fam.desc.type, help: fam.desc.help, samples });
   }
