@@ -29,6 +29,9 @@ export const CONFIG_FILE_ENV = "NODETAP_CONFIG";
 
 const flagIndex = buildFlagIndex();
 
+/** node_exporter's netlink switches: accepted for compatibility (see parseArgv). */
+const NETLINK_FLAGS = new Set(["collector.arp.netlink", "collector.netdev.netlink", "collector.netclass.netlink"]);
+
 function buildFlagIndex(): Map<string, FlagTarget> {
   const index = new Map<string, FlagTarget>();
   walkFields(configSchema as Section, (path, field) => {
@@ -118,6 +121,13 @@ function parseArgv(argv: readonly string[], notices: string[]): ParsedArgs {
       name = name.slice(3);
     }
     const target = flagIndex.get(name);
+    if (target === undefined && NETLINK_FLAGS.has(name)) {
+      // node_exporter reads these over netlink or from /proc; nodetap always reads /proc and sysfs,
+      // which give the same values, so either setting is accepted.
+      if (inline !== undefined && !/^(true|false)$/.test(inline)) throw new ConfigError(`--${name}`, `${JSON.stringify(inline)} is not a boolean`);
+      notices.push(`--${negated ? "no-" : ""}${name}: nodetap reads /proc and sysfs instead of netlink; flag accepted, no effect`);
+      continue;
+    }
     if (target === undefined) {
       const collector = /^collector\.([a-z0-9_]+)$/.exec(name)?.[1];
       if (collector !== undefined && NODE_EXPORTER_COLLECTORS.has(collector)) {

@@ -94,6 +94,12 @@ describe("node_exporter flags", () => {
     expect(notices[0]).toMatch(/no wifi collector/);
   });
 
+  it("accepts node_exporter's netlink switches as no-ops with a notice", () => {
+    const { notices } = loadConfig(["--no-collector.arp.netlink", "--collector.netdev.netlink=true"], {});
+    expect(notices).toHaveLength(2);
+    expect(notices[0]).toMatch(/reads \/proc and sysfs instead of netlink/);
+  });
+
   it("an explicit include replaces the default exclude (as node_exporter)", () => {
     const { config } = loadConfig(["--collector.diskstats.device-include=^sd"], {});
     expect(config.metrics.collectors.diskstats.deviceExclude).toBe("");
