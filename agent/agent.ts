@@ -8,6 +8,7 @@ import { checkHostPaths } from "./host/check.js";
 import { gatherInventory, type HostInventory } from "./host/inventory.js";
 import { COLLECTORS } from "./metrics/collectors/index.js";
 import { CollectorRegistry } from "./metrics/registry.js";
+import { filesystemStatus } from "./metrics/collectors/filesystem.js";
 import { createSelfRegistry } from "./self-metrics.js";
 import { buildApp, parseListenAddress } from "./server/app.js";
 import { createLogPipeline, type LogPipeline } from "./logs/index.js";
@@ -99,6 +100,7 @@ export class Agent {
       config: redactConfig(this.config),
       host: this.inventory,
       collectors: this.collectors.collectorStates(),
+      filesystem: filesystemStatus(),
       logs: this.logs?.status(),
     };
   }
