@@ -61,8 +61,14 @@ function redact(schema: Section, values: Record<string, unknown>): Record<string
   for (const [key, node] of Object.entries(schema)) {
     const value = values[key];
     if (isField(node)) {
-      if (node.secret && value !== "" && value !== undefined && !(typeof value === "object" && value !== null && Object.keys(value).length === 0)) {
-        out[key] = node.kind === "stringMap" ? Object.fromEntries(Object.keys(value as object).map((k) => [k, "<redacted>"])) : "<redacted>";
+      if (
+        node.secret &&
+        value !== "" &&
+        value !== undefined &&
+        !(typeof value === "object" && value !== null && Object.keys(value).length === 0)
+      ) {
+        out[key] =
+          node.kind === "stringMap" ? Object.fromEntries(Object.keys(value as object).map((k) => [k, "<redacted>"])) : "<redacted>";
       } else {
         out[key] = value;
       }

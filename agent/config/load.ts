@@ -97,7 +97,7 @@ function parseArgv(argv: readonly string[], notices: string[]): ParsedArgs {
     const body = arg.replace(/^--?/, "");
     const eq = body.indexOf("=");
     let name = eq >= 0 ? body.slice(0, eq) : body;
-    let inline: string | undefined = eq >= 0 ? body.slice(eq + 1) : undefined;
+    const inline: string | undefined = eq >= 0 ? body.slice(eq + 1) : undefined;
     const takeValue = (): string => {
       if (inline !== undefined) return inline;
       const next = argv[i + 1];
@@ -124,7 +124,8 @@ function parseArgv(argv: readonly string[], notices: string[]): ParsedArgs {
     if (target === undefined && NETLINK_FLAGS.has(name)) {
       // node_exporter reads these over netlink or from /proc; nodetap always reads /proc and sysfs,
       // which give the same values, so either setting is accepted.
-      if (inline !== undefined && !/^(true|false)$/.test(inline)) throw new ConfigError(`--${name}`, `${JSON.stringify(inline)} is not a boolean`);
+      if (inline !== undefined && !/^(true|false)$/.test(inline))
+        throw new ConfigError(`--${name}`, `${JSON.stringify(inline)} is not a boolean`);
       notices.push(`--${negated ? "no-" : ""}${name}: nodetap reads /proc and sysfs instead of netlink; flag accepted, no effect`);
       continue;
     }
@@ -135,7 +136,10 @@ function parseArgv(argv: readonly string[], notices: string[]): ParsedArgs {
           notices.push(`--${negated ? "no-" : ""}${name}: nodetap has no ${collector} collector; nothing to disable`);
           continue;
         }
-        throw new ConfigError(`--${name}`, `nodetap does not implement node_exporter's ${collector} collector; see the README's collector list`);
+        throw new ConfigError(
+          `--${name}`,
+          `nodetap does not implement node_exporter's ${collector} collector; see the README's collector list`,
+        );
       }
       throw new ConfigError(`--${negated ? "no-" : ""}${name}`, `unknown flag; see nodetap --help`);
     }
@@ -216,7 +220,10 @@ function applyEnv(config: AgentConfig, env: NodeJS.ProcessEnv, explicit: Set<str
     if (!name.startsWith("NODETAP_") || name === CONFIG_FILE_ENV || value === undefined) continue;
     const target = index.get(name);
     if (target === undefined) {
-      throw new ConfigError(name, "unknown environment variable; NODETAP_* variables must name a config key (see the README's configuration reference)");
+      throw new ConfigError(
+        name,
+        "unknown environment variable; NODETAP_* variables must name a config key (see the README's configuration reference)",
+      );
     }
     set(config, target, value, true, `env ${name}`, explicit);
   }
@@ -272,7 +279,10 @@ function finish(config: AgentConfig, explicit: Set<string>): void {
   for (const [c, inc, exc] of includeOverDefault) {
     if (collectors[c][inc] === "") continue;
     if (explicit.has(`metrics.collectors.${c}.${exc}`)) {
-      throw new ConfigError(`metrics.collectors.${c}.${inc}`, `cannot be set together with metrics.collectors.${c}.${exc}; set one of them`);
+      throw new ConfigError(
+        `metrics.collectors.${c}.${inc}`,
+        `cannot be set together with metrics.collectors.${c}.${exc}; set one of them`,
+      );
     }
     collectors[c][exc] = "";
   }

@@ -5,17 +5,7 @@
  * Schema are all derived from the same declaration (see load.ts, docs.ts).
  */
 
-export type FieldKind =
-  | "string"
-  | "int"
-  | "number"
-  | "bool"
-  | "duration"
-  | "regex"
-  | "enum"
-  | "stringList"
-  | "regexList"
-  | "stringMap";
+export type FieldKind = "string" | "int" | "number" | "bool" | "duration" | "regex" | "enum" | "stringList" | "regexList" | "stringMap";
 
 export interface Field<T> {
   readonly __field: true;
@@ -59,8 +49,7 @@ export const f = {
     field<E>("enum", def, doc, { ...opts, enumValues: values }),
   stringList: (def: string[], doc: string, opts?: FieldOptions) => field<string[]>("stringList", def, doc, opts),
   regexList: (def: string[], doc: string, opts?: FieldOptions) => field<string[]>("regexList", def, doc, opts),
-  stringMap: (def: Record<string, string>, doc: string, opts?: FieldOptions) =>
-    field<Record<string, string>>("stringMap", def, doc, opts),
+  stringMap: (def: Record<string, string>, doc: string, opts?: FieldOptions) => field<Record<string, string>>("stringMap", def, doc, opts),
 };
 
 export function isField(node: unknown): node is Field<unknown> {

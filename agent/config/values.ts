@@ -39,7 +39,7 @@ export function compileGoRegex(source: string): RegExp {
 }
 
 function show(raw: unknown): string {
-  const text = typeof raw === "string" ? JSON.stringify(raw) : JSON.stringify(raw) ?? String(raw);
+  const text = typeof raw === "string" ? JSON.stringify(raw) : (JSON.stringify(raw) ?? String(raw));
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
@@ -69,7 +69,10 @@ export function coerce(field: Field<unknown>, raw: unknown, fromText: boolean): 
     case "duration": {
       const d = parseDuration(raw);
       if (d === undefined) {
-        return { ok: false, problem: `${shown} is not a duration; allowed: seconds (e.g. 1.5) or a value like 500ms, 5s, 2m, 1h${rangeText(field)}` };
+        return {
+          ok: false,
+          problem: `${shown} is not a duration; allowed: seconds (e.g. 1.5) or a value like 500ms, 5s, 2m, 1h${rangeText(field)}`,
+        };
       }
       return inRange(field, d, shown);
     }

@@ -19,17 +19,26 @@ export function checkHostPaths(paths: HostPaths): void {
   try {
     fs.accessSync(paths.proc("stat"), fs.constants.R_OK);
   } catch (err) {
-    throw new HostPathError("paths.procfs", `procfs ${paths.procfs} is unreadable (${(err as Error).message}); is --path.procfs pointing at a mounted /proc?`);
+    throw new HostPathError(
+      "paths.procfs",
+      `procfs ${paths.procfs} is unreadable (${(err as Error).message}); is --path.procfs pointing at a mounted /proc?`,
+    );
   }
   try {
     if (!fs.statSync(paths.sysfs).isDirectory()) throw new Error("not a directory");
     fs.readdirSync(paths.sysfs);
   } catch (err) {
-    throw new HostPathError("paths.sysfs", `sysfs ${paths.sysfs} is unreadable (${(err as Error).message}); is --path.sysfs pointing at a mounted /sys?`);
+    throw new HostPathError(
+      "paths.sysfs",
+      `sysfs ${paths.sysfs} is unreadable (${(err as Error).message}); is --path.sysfs pointing at a mounted /sys?`,
+    );
   }
   try {
     fs.readdirSync(paths.rootfs);
   } catch (err) {
-    throw new HostPathError("paths.rootfs", `rootfs ${paths.rootfs} is unreadable (${(err as Error).message}); is --path.rootfs pointing at the host's / ?`);
+    throw new HostPathError(
+      "paths.rootfs",
+      `rootfs ${paths.rootfs} is unreadable (${(err as Error).message}); is --path.rootfs pointing at the host's / ?`,
+    );
   }
 }

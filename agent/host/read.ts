@@ -11,7 +11,10 @@ import fs from "node:fs";
 export const MAX_HOST_FILE_BYTES = 16 * 1024 * 1024;
 
 export class HostFileTooLargeError extends Error {
-  constructor(readonly filePath: string, readonly limit: number) {
+  constructor(
+    readonly filePath: string,
+    readonly limit: number,
+  ) {
     super(`${filePath}: larger than ${limit} bytes`);
     this.name = "HostFileTooLargeError";
   }

@@ -43,7 +43,9 @@ function basicAuthCheck(web: WebConfig): ((header: string | undefined) => boolea
   const { username, passwordFile } = web.basicAuth;
   if (username === "") return undefined;
   if (passwordFile === "") throw new ConfigError("web.basicAuth.passwordFile", "must be set when web.basicAuth.username is set");
-  const password = readPem(passwordFile, "web.basicAuth.passwordFile").toString("utf8").replace(/\r?\n$/, "");
+  const password = readPem(passwordFile, "web.basicAuth.passwordFile")
+    .toString("utf8")
+    .replace(/\r?\n$/, "");
   const expected = Buffer.from("Basic " + Buffer.from(`${username}:${password}`).toString("base64"));
   return (header) => {
     if (header === undefined) return false;
@@ -103,7 +105,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 /** Splits node_exporter-style listen addresses (":9100", "host:9100", "[::1]:9100"). */
 export function parseListenAddress(address: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address);
-  if (!m) throw new ConfigError("web.listenAddress", `${JSON.stringify(address)} is not host:port; allowed: :9100, 127.0.0.1:9100, [::1]:9100`);
+  if (!m)
+    throw new ConfigError("web.listenAddress", `${JSON.stringify(address)} is not host:port; allowed: :9100, 127.0.0.1:9100, [::1]:9100`);
   const port = Number(m[3]);
   if (port > 65535) throw new ConfigError("web.listenAddress", `port ${port} is out of range; allowed: 0-65535`);
   const host = m[1] ?? m[2] ?? "";

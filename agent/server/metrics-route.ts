@@ -24,7 +24,11 @@ function listParam(value: unknown): string[] | undefined {
 
 /** /metrics: host metrics from the collectors plus nodetap's own, with a cap on concurrent scrapes. */
 export function registerMetricsRoute(app: FastifyInstance, opts: MetricsRouteOptions): void {
-  const inFlight = new Gauge({ name: "nodetap_scrapes_in_flight", help: "Scrapes of /metrics being served now.", registers: [opts.selfRegistry] });
+  const inFlight = new Gauge({
+    name: "nodetap_scrapes_in_flight",
+    help: "Scrapes of /metrics being served now.",
+    registers: [opts.selfRegistry],
+  });
   const rejected = new Counter({
     name: "nodetap_scrapes_rejected_total",
     help: "Scrapes answered 503 because web.maxRequests scrapes were already in flight.",

@@ -14,14 +14,22 @@ export const metricsSchema = {
   disableDefaults: f.bool(false, "Turn off every collector not explicitly enabled (node_exporter's --collector.disable-defaults).", {
     flags: ["collector.disable-defaults"],
   }),
-  disableExporterMetrics: f.bool(false, "Leave out the process_*/nodejs_* runtime metrics and nodetap_build_info (like node_exporter's --web.disable-exporter-metrics).", {
-    flags: ["web.disable-exporter-metrics"],
-  }),
+  disableExporterMetrics: f.bool(
+    false,
+    "Leave out the process_*/nodejs_* runtime metrics and nodetap_build_info (like node_exporter's --web.disable-exporter-metrics).",
+    {
+      flags: ["web.disable-exporter-metrics"],
+    },
+  ),
   collectors: {
     arp: {
       enabled: enabled("arp", true, "ARP table entries from /proc/net/arp"),
-      deviceInclude: f.regex("", "Regexp of arp devices to include (mutually exclusive with deviceExclude).", { flags: ["collector.arp.device-include"] }),
-      deviceExclude: f.regex("", "Regexp of arp devices to exclude (mutually exclusive with deviceInclude).", { flags: ["collector.arp.device-exclude"] }),
+      deviceInclude: f.regex("", "Regexp of arp devices to include (mutually exclusive with deviceExclude).", {
+        flags: ["collector.arp.device-include"],
+      }),
+      deviceExclude: f.regex("", "Regexp of arp devices to exclude (mutually exclusive with deviceInclude).", {
+        flags: ["collector.arp.device-exclude"],
+      }),
     },
     bonding: { enabled: enabled("bonding", true, "bonding interface slaves from /sys/class/net/*/bonding") },
     conntrack: { enabled: enabled("conntrack", true, "netfilter conntrack table usage") },
@@ -65,10 +73,14 @@ export const metricsSchema = {
       fsTypesInclude: f.regex("", "Regexp of filesystem types to include (mutually exclusive with fsTypesExclude when set).", {
         flags: ["collector.filesystem.fs-types-include"],
       }),
-      mountTimeout: f.duration(5, "How long to wait for a mount's statfs before marking it stuck (device_error 1) and not asking it again until it answers.", {
-        flags: ["collector.filesystem.mount-timeout"],
-        min: 0.001,
-      }),
+      mountTimeout: f.duration(
+        5,
+        "How long to wait for a mount's statfs before marking it stuck (device_error 1) and not asking it again until it answers.",
+        {
+          flags: ["collector.filesystem.mount-timeout"],
+          min: 0.001,
+        },
+      ),
       statWorkers: f.int(4, "Number of statfs calls run at the same time (in a worker thread, off Node's thread pool).", {
         flags: ["collector.filesystem.stat-workers"],
         min: 1,
@@ -87,7 +99,9 @@ export const metricsSchema = {
     meminfo: { enabled: enabled("meminfo", true, "memory statistics from /proc/meminfo") },
     netclass: {
       enabled: enabled("netclass", true, "network interface attributes from /sys/class/net"),
-      ignoredDevices: f.regex("^$", "Regexp of net devices to ignore for netclass collector.", { flags: ["collector.netclass.ignored-devices"] }),
+      ignoredDevices: f.regex("^$", "Regexp of net devices to ignore for netclass collector.", {
+        flags: ["collector.netclass.ignored-devices"],
+      }),
       ignoreInvalidSpeed: f.bool(false, "Ignore devices where the speed is invalid (the speed metric is left out).", {
         flags: ["collector.netclass.ignore-invalid-speed"],
       }),
@@ -100,7 +114,9 @@ export const metricsSchema = {
       deviceExclude: f.regex("", "Regexp of net devices to exclude (mutually exclusive with deviceInclude).", {
         flags: ["collector.netdev.device-exclude", "collector.netdev.device-blacklist"],
       }),
-      addressInfo: f.bool(false, "Collect address-info for every device (node_network_address_info).", { flags: ["collector.netdev.address-info"] }),
+      addressInfo: f.bool(false, "Collect address-info for every device (node_network_address_info).", {
+        flags: ["collector.netdev.address-info"],
+      }),
       enableDetailedMetrics: f.bool(false, "Use the detailed per-error-kind metrics instead of the summed ones.", {
         flags: ["collector.netdev.enable-detailed-metrics"],
       }),
@@ -134,7 +150,9 @@ export const metricsSchema = {
     uname: { enabled: enabled("uname", true, "system information as provided by uname") },
     vmstat: {
       enabled: enabled("vmstat", true, "virtual memory statistics from /proc/vmstat"),
-      fields: f.regex("^(oom_kill|pgpg|pswp|pg.*fault).*", "Regexp of fields to return for vmstat collector.", { flags: ["collector.vmstat.fields"] }),
+      fields: f.regex("^(oom_kill|pgpg|pswp|pg.*fault).*", "Regexp of fields to return for vmstat collector.", {
+        flags: ["collector.vmstat.fields"],
+      }),
     },
   },
 };

@@ -39,9 +39,14 @@ export const pathsSchema = {
 export type PathsConfig = Infer<typeof pathsSchema>;
 
 export const logSchema = {
-  level: f.enum(["trace", "debug", "info", "warn", "error", "fatal"] as const, "info", "Only log messages with the given severity or above.", {
-    flags: ["log.level"],
-  }),
+  level: f.enum(
+    ["trace", "debug", "info", "warn", "error", "fatal"] as const,
+    "info",
+    "Only log messages with the given severity or above.",
+    {
+      flags: ["log.level"],
+    },
+  ),
   format: f.enum(["json"] as const, "json", "Output format of log messages (JSON lines on stdout; logfmt is not offered).", {
     flags: ["log.format"],
   }),

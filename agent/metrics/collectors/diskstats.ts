@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { metricsSchema } from "../../config/sections/metrics.js";
 import type { HostPaths } from "../../host/paths.js";
-import { listDir, readTextIfExists } from "../../host/read.js";
+import { readTextIfExists } from "../../host/read.js";
 import type { CollectorDefinition } from "../collector.js";
 import { excludeIncludeFilter } from "../filter-flags.js";
 import { readRequiredHostFile } from "../host-file.js";

@@ -116,7 +116,10 @@ describe("precise errors", () => {
   it.each([
     [["--bogus"], /--bogus: unknown flag/],
     [["--collector.wifi"], /does not implement node_exporter's wifi collector/],
-    [["--collector.filesystem.mount-timeout=abc"], /metrics\.collectors\.filesystem\.mountTimeout \(flag --collector\.filesystem\.mount-timeout\): "abc" is not a duration; allowed:/],
+    [
+      ["--collector.filesystem.mount-timeout=abc"],
+      /metrics\.collectors\.filesystem\.mountTimeout \(flag --collector\.filesystem\.mount-timeout\): "abc" is not a duration; allowed:/,
+    ],
     [["--collector.netdev.device-include=(a"], /metrics\.collectors\.netdev\.deviceInclude .*"\(a" is not a valid regular expression/],
     [["--web.max-requests=-1"], /web\.maxRequests .*"-1" is out of range; allowed: a value of at least 0/],
     [["--web.max-requests=1.5"], /web\.maxRequests .*is not an integer/],
@@ -160,7 +163,9 @@ describe("precise errors", () => {
   });
 
   it("unknown NODETAP_ environment variable", () => {
-    expect(errorOf(() => loadConfig([], { NODETAP_WEB_LISTENADDRESS: ":1" })).message).toMatch(/NODETAP_WEB_LISTENADDRESS: unknown environment variable/);
+    expect(errorOf(() => loadConfig([], { NODETAP_WEB_LISTENADDRESS: ":1" })).message).toMatch(
+      /NODETAP_WEB_LISTENADDRESS: unknown environment variable/,
+    );
   });
 
   it("never shows a secret's value", () => {

@@ -10,7 +10,10 @@ const fam = (desc: MetricFamily["desc"], samples: Array<[string[], number]>): Me
 
 describe("text format 0.0.4", () => {
   it("renders HELP, TYPE and labelled samples", () => {
-    const text = renderFamily(fam(counter("node_cpu_seconds_total", "Seconds the CPUs spent in each mode.", ["cpu", "mode"]), [[["0", "idle"], 1.5]]), "text");
+    const text = renderFamily(
+      fam(counter("node_cpu_seconds_total", "Seconds the CPUs spent in each mode.", ["cpu", "mode"]), [[["0", "idle"], 1.5]]),
+      "text",
+    );
     expect(text).toBe(
       '# HELP node_cpu_seconds_total Seconds the CPUs spent in each mode.\n# TYPE node_cpu_seconds_total counter\nnode_cpu_seconds_total{cpu="0",mode="idle"} 1.5\n',
     );

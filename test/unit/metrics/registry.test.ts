@@ -32,10 +32,7 @@ function series(families: Awaited<ReturnType<CollectorRegistry["scrape"]>>, name
 
 describe("CollectorRegistry", () => {
   it("reports success and duration per collector and merges families", async () => {
-    const { reg } = registry([
-      def("cpu", (out) => out.add(value, 1, "cpu")),
-      def("meminfo", async (out) => out.add(value, 2, "meminfo")),
-    ]);
+    const { reg } = registry([def("cpu", (out) => out.add(value, 1, "cpu")), def("meminfo", async (out) => out.add(value, 2, "meminfo"))]);
     const families = await reg.scrape();
     expect(series(families, "test_value")).toEqual([
       [["cpu"], 1],
