@@ -72,13 +72,16 @@ export function renderFamily(family: MetricFamily, format: ExpositionFormat): st
   const type = desc.type;
   const fname = familyName(desc.name, type, format);
   let out = `# HELP ${fname} ${escapeHelp(desc.help, format)}\n# TYPE ${fname} ${typeName(type, format)}\n`;
-  const sampleName = type === "counter" ? counterSampleName(desc.name, format) : desc.name;
-  const names = desc.labelNames;
-  if (names.length === 0) {
-    for (const s of samples) out += `${sampleName} ${formatValue(s.value)}\n`;
-    return out;
-  }
+  const baseName = type === "counter" ? counterSampleName(desc.name, format) : desc.name;
   for (const s of samples) {
+    // Samples of textfile families may carry their own label names or a _bucket/_sum/_count suffix.
+    const d = s.desc ?? desc;
+    const names = d.labelNames;
+    const sampleName = d.sampleSuffix === undefined ? baseName : desc.name + d.sampleSuffix;
+    if (names.length === 0) {
+      out += `${sampleName} ${formatValue(s.value)}\n`;
+      continue;
+    }
     let line = sampleName + "{";
     for (let i = 0; i < names.length; i++) {
       if (i > 0) line += ",";

@@ -4,13 +4,19 @@
  * Rendering (Prometheus text / OpenMetrics) lives in exposition.ts.
  */
 
-export type MetricType = "counter" | "gauge" | "untyped";
+/** histogram and summary families come only from the textfile collector (parsed .prom files). */
+export type MetricType = "counter" | "gauge" | "untyped" | "histogram" | "summary";
 
 export interface MetricDesc {
   readonly name: string;
   readonly help: string;
   readonly type: MetricType;
   readonly labelNames: readonly string[];
+  /**
+   * Appended to `name` in this descriptor's sample lines ("_bucket", "_sum", "_count" for the
+   * parts of a histogram or summary); HELP and TYPE lines use `name` alone.
+   */
+  readonly sampleSuffix?: string;
 }
 
 export function counter(name: string, help: string, labelNames: readonly string[] = []): MetricDesc {
@@ -33,6 +39,13 @@ export interface MetricSink {
 export interface Sample {
   readonly labelValues: readonly string[];
   readonly value: number;
+  /**
+   * Set when the sample was added with a descriptor of the family's name whose label names or
+   * sampleSuffix differ from the family's first descriptor (textfile families, whose samples may
+   * have different label sets, and histogram/summary parts). Label names and suffix of a sample
+   * are those of `sample.desc ?? family.desc`.
+   */
+  readonly desc?: MetricDesc;
 }
 
 export interface MetricFamily {
@@ -56,8 +69,15 @@ export class FamilyCollector implements MetricSink {
       family = { desc, samples: [] };
       this.families.set(desc.name, family);
     }
-    family.samples.push({ labelValues, value });
+    family.samples.push(sameShape(desc, family.desc) ? { labelValues, value } : { labelValues, value, desc });
   }
+}
+
+function sameShape(a: MetricDesc, b: MetricDesc): boolean {
+  if (a === b) return true;
+  if (a.sampleSuffix !== b.sampleSuffix || a.labelNames.length !== b.labelNames.length) return false;
+  for (let i = 0; i < a.labelNames.length; i++) if (a.labelNames[i] !== b.labelNames[i]) return false;
+  return true;
 }
 
 /** Parses a number the way Go's strconv.ParseFloat/ParseUint would for kernel counters; NaN if not numeric. */

@@ -116,7 +116,8 @@ export class CollectorRegistry {
   private dedupe(family: MetricFamily): MetricFamily {
     const seen = new Set<string>();
     const samples = family.samples.filter((s) => {
-      const key = s.labelValues.join("\u0000");
+      const d = s.desc ?? family.desc;
+      const key = `${d.sampleSuffix ?? ""}\u0001${d.labelNames.join("\u0000")}\u0001${s.labelValues.join("\u0000")}`;
       if (seen.has(key)) {
         this.stats.duplicateSeries++;
         return false;

@@ -40,6 +40,23 @@ describe("text format 0.0.4", () => {
   });
 });
 
+describe("samples with their own shape (textfile histograms, mixed label sets)", () => {
+  it("renders each sample with its descriptor's label names and suffix", () => {
+    const base = { name: "req_seconds", help: "h", type: "histogram" as const, labelNames: ["le"], sampleSuffix: "_bucket" };
+    const family: MetricFamily = {
+      desc: base,
+      samples: [
+        { labelValues: ["+Inf"], value: 3 },
+        { labelValues: [], value: 1.5, desc: { ...base, labelNames: [], sampleSuffix: "_sum" } },
+        { labelValues: [], value: 3, desc: { ...base, labelNames: [], sampleSuffix: "_count" } },
+      ],
+    };
+    expect(renderFamily(family, "text")).toBe(
+      '# HELP req_seconds h\n# TYPE req_seconds histogram\nreq_seconds_bucket{le="+Inf"} 3\nreq_seconds_sum 1.5\nreq_seconds_count 3\n',
+    );
+  });
+});
+
 describe("OpenMetrics 1.0.0", () => {
   it("names counter families without _total and samples with it", () => {
     const text = renderFamily(fam(counter("node_forks_total", "Total number of forks."), [[[], 7]]), "openmetrics");

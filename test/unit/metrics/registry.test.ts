@@ -92,6 +92,20 @@ describe("CollectorRegistry", () => {
     expect(reg.stats.duplicateSeries).toBe(1);
   });
 
+  it("keeps series of the same labels that differ in suffix or label names when deduplicating", async () => {
+    const bucket = { name: "h", help: "h", type: "histogram" as const, labelNames: [], sampleSuffix: "_sum" };
+    const { reg } = registry([
+      def("cpu", (out) => out.add(bucket, 1)),
+      def("textfile", (out) => {
+        out.add({ ...bucket, sampleSuffix: "_count" }, 2);
+        out.add(bucket, 9);
+      }),
+    ]);
+    const families = await reg.scrape();
+    expect(families.find((f) => f.desc.name === "h")!.samples.map((s) => s.value)).toEqual([1, 2]);
+    expect(reg.stats.duplicateSeries).toBe(1);
+  });
+
   it("counts samples with the wrong number of labels instead of rendering them", async () => {
     const { reg } = registry([def("cpu", (out) => out.add(value, 1))]);
     const families = await reg.scrape();
