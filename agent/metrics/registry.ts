@@ -103,7 +103,10 @@ export class CollectorRegistry {
         } else if (prior.desc.type !== family.desc.type) {
           this.stats.duplicateSeries += family.samples.length;
         } else {
-          merged.set(family.desc.name, { desc: prior.desc, samples: [...prior.samples, ...family.samples] });
+          // Samples keep their own shape when the second collector's family descriptor differs.
+          const samples =
+            family.desc === prior.desc ? family.samples : family.samples.map((x) => (x.desc ? x : { ...x, desc: family.desc }));
+          merged.set(family.desc.name, { desc: prior.desc, samples: [...prior.samples, ...samples] });
           shared.add(family.desc.name);
         }
       }
