@@ -22,10 +22,16 @@ export function createSelfRegistry(options: { runtimeMetrics: boolean }): Regist
   return registry;
 }
 
+/**
+ * prom-client's gauges that end in `_total` (promtool: "non-counter metrics should not have _total
+ * suffix"). Their per-type twins (nodejs_active_handles{type}, ...) carry the same data.
+ */
+const MISNAMED_RUNTIME_GAUGES = new Set(["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]);
+
 /** prom-client's families in the renderer's generic shape. */
 export async function selfFamilies(registry: Registry): Promise<GenericFamily[]> {
   const json = (await registry.getMetricsAsJSON()) as MetricObjectWithValues<MetricValue<string>>[];
-  return json.map((m) => ({
+  return json.filter((m) => !MISNAMED_RUNTIME_GAUGES.has(m.name)).map((m) => ({
     name: m.name,
     help: m.help,
     type: m.type as unknown as GenericFamily["type"],

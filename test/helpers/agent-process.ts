@@ -144,8 +144,11 @@ export type AgentRuntime = "tsx" | "dist";
  * (`node --import tsx agent/main.ts`, as `npx tsx agent/main.ts` but without a wrapper process, so
  * the pid is the agent's). "dist": the compiled `node dist/js/main.js` (npm run build).
  */
-export function agentCommand(runtime: AgentRuntime = "tsx"): { command: string; args: string[] } {
-  if (runtime === "dist") return { command: process.execPath, args: [path.join(REPO_ROOT, "dist/js/main.js")] };
+export function agentCommand(
+  runtime: AgentRuntime = "tsx",
+  distDir = path.join(REPO_ROOT, "dist/js"),
+): { command: string; args: string[] } {
+  if (runtime === "dist") return { command: process.execPath, args: [path.join(distDir, "main.js")] };
   return { command: process.execPath, args: ["--import", "tsx", path.join(REPO_ROOT, "agent/main.ts")] };
 }
 
@@ -163,6 +166,8 @@ export interface AgentOptions {
   /** Client certificate for the readiness probe when the agent requires one (mTLS). */
   clientCert?: { cert: Buffer; key: Buffer };
   runtime?: AgentRuntime;
+  /** Where the compiled agent is for runtime "dist" (default dist/js). */
+  distDir?: string;
   timeoutMs?: number;
 }
 
@@ -200,8 +205,8 @@ function agentArgv(opts: AgentOptions): string[] {
   return [...args, ...(opts.args ?? [])];
 }
 
-function spawnAgent(argv: string[], opts: { env?: Record<string, string>; runtime?: AgentRuntime }): AgentProcess {
-  const { command, args } = agentCommand(opts.runtime);
+function spawnAgent(argv: string[], opts: { env?: Record<string, string>; runtime?: AgentRuntime; distDir?: string }): AgentProcess {
+  const { command, args } = agentCommand(opts.runtime, opts.distDir);
   const child = spawn(command, [...args, ...argv], { cwd: REPO_ROOT, env: childEnv(opts.env), stdio: ["ignore", "pipe", "pipe"] });
   return new AgentProcess("nodetap", child);
 }
@@ -326,11 +331,14 @@ export function startNodeExporter(args: string[] = []): Promise<PeerProcess> {
 }
 
 const tempDirs: string[] = [];
-process.on("exit", () => {
-  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
-});
 
-/** A fresh temporary directory removed when the process exits. */
+/** Removes every directory tempDir() made (test files call it in afterAll: vitest workers may end without an exit event). */
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}
+process.on("exit", removeTempDirs);
+
+/** A fresh temporary directory, removed by removeTempDirs() or when the process exits. */
 export function tempDir(prefix: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   tempDirs.push(dir);
