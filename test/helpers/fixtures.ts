@@ -29,6 +29,7 @@ export const E2E_FLAGS = [
   "--collector.cpu.info.bugs-include=^(cpu_meltdown|spectre_.*|mds)$",
   "--no-collector.filesystem",
   "--no-collector.uname",
+  "--no-collector.timex",
 ];
 
 export function e2eConfig(extraFlags: string[] = []): AgentConfig {

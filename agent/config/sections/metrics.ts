@@ -146,6 +146,14 @@ export const metricsSchema = {
     },
     thermalZone: { enabled: enabled("thermal_zone", true, "thermal zone temperatures from /sys/class/thermal") },
     time: { enabled: enabled("time", true, "the current system time and clock sources") },
+    timex: {
+      enabled: enabled("timex", true, "the kernel clock's synchronisation state from adjtimex(2), through a native addon"),
+      nativeAddon: f.string(
+        "",
+        "Path of the timex.node native addon the timex collector calls adjtimex(2) with; empty means timex.node next to the executable, then build/native/timex.node in nodetap's package (npm run build:native).",
+        { flags: ["collector.timex.native-addon"] },
+      ),
+    },
     udpQueues: { enabled: enabled("udp_queues", true, "UDP queue lengths from /proc/net/udp{,6}") },
     uname: { enabled: enabled("uname", true, "system information as provided by uname") },
     vmstat: {

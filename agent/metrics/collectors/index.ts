@@ -23,6 +23,7 @@ import { collector as stat } from "./stat.js";
 import { collector as textfile } from "./textfile.js";
 import { collector as thermalZone } from "./thermal-zone.js";
 import { collector as time } from "./time.js";
+import { collector as timex } from "./timex.js";
 import { collector as udpQueues } from "./udp-queues.js";
 import { collector as uname } from "./uname.js";
 import { collector as vmstat } from "./vmstat.js";
@@ -53,6 +54,7 @@ export const COLLECTORS: readonly CollectorDefinition[] = [
   textfile,
   thermalZone,
   time,
+  timex,
   udpQueues,
   uname,
   vmstat,
