@@ -2,7 +2,7 @@
 # Installs the Debian packages the tests and benchmarks use: real peers to compare against
 # (prometheus-node-exporter, prometheus/promtool, syslog-ng) and load tools. Idempotent.
 set -euo pipefail
-packages=(prometheus prometheus-node-exporter syslog-ng-core hyperfine wrk strace openssl)
+packages=(prometheus prometheus-node-exporter syslog-ng-core hyperfine wrk strace openssl gcc libc6-dev make)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

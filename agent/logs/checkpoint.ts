@@ -1,0 +1,204 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+import type { Logger } from "pino";
+import type { LogMetrics } from "./metrics.js";
+
+/**
+ * Durable read positions: per file identity, the offset up to which every line has been
+ * acknowledged by the sink (entries are updated only from AckTracker commits), plus named
+ * cursors for non-file sources (journald). Written atomically (tmp file, fsync, rename, fsync of
+ * the directory) on an interval and at shutdown.
+ */
+
+export interface FileCheckpoint {
+  dev: string;
+  ino: string;
+  /** Length and hash of the file's first bytes when the offset was committed (see file-identity.ts). */
+  fingerprintBytes: number;
+  fingerprint: string;
+  path: string;
+  source: string;
+  offset: number;
+}
+
+interface CheckpointFileV1 {
+  version: 1;
+  writtenAt: string;
+  /** Sources that have run before: for them a file without checkpoint appeared while nodetap was down. */
+  sources: string[];
+  files: FileCheckpoint[];
+  cursors: Record<string, string>;
+}
+
+export const CHECKPOINT_FILE = "checkpoints.json";
+
+export class CheckpointStore {
+  private readonly files = new Map<string, FileCheckpoint>();
+  private readonly cursors = new Map<string, string>();
+  private readonly knownSources = new Set<string>();
+  private dirty = false;
+  private writing: Promise<void> = Promise.resolve();
+  private timer?: NodeJS.Timeout;
+
+  private constructor(
+    readonly dir: string,
+    /** No checkpoint file existed: nodetap runs for the first time with this directory. */
+    readonly firstStart: boolean,
+    private readonly logger: Logger,
+    private readonly metrics: LogMetrics,
+  ) {}
+
+  static async open(dir: string, logger: Logger, metrics: LogMetrics): Promise<CheckpointStore> {
+    const file = path.join(dir, CHECKPOINT_FILE);
+    let text: string | undefined;
+    try {
+      text = await fs.readFile(file, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    if (text === undefined) return new CheckpointStore(dir, true, logger, metrics);
+    const store = new CheckpointStore(dir, false, logger, metrics);
+    try {
+      store.load(JSON.parse(text) as unknown);
+    } catch (err) {
+      // Keep the bad file for inspection; starting without it re-reads files from the
+      // beginning (duplicates, never loss), because firstStart stays false.
+      const kept = `${file}.corrupt-${Date.now()}`;
+      await fs.rename(file, kept).catch(() => undefined);
+      metrics.checkpointErrors.inc({ op: "load" });
+      logger.error(
+        { file, kept, err: (err as Error).message },
+        "checkpoint file unreadable; files without a checkpoint are read from their beginning",
+      );
+    }
+    return store;
+  }
+
+  private load(data: unknown): void {
+    const doc = data as Partial<CheckpointFileV1>;
+    if (typeof doc !== "object" || doc === null || doc.version !== 1 || !Array.isArray(doc.files)) {
+      throw new Error("not a version 1 checkpoint document");
+    }
+    for (const s of doc.sources ?? []) if (typeof s === "string") this.knownSources.add(s);
+    for (const e of doc.files) {
+      if (!isFileCheckpoint(e)) throw new Error(`bad file entry ${JSON.stringify(e).slice(0, 200)}`);
+      this.files.set(checkpointKey(e.dev, e.ino), { ...e });
+    }
+    for (const [name, cursor] of Object.entries(doc.cursors ?? {})) if (typeof cursor === "string") this.cursors.set(name, cursor);
+  }
+
+  /** Whether `source` ran with this checkpoint directory before. */
+  sourceKnown(source: string): boolean {
+    return this.knownSources.has(source);
+  }
+
+  markSourceKnown(source: string): void {
+    if (this.knownSources.has(source)) return;
+    this.knownSources.add(source);
+    this.dirty = true;
+  }
+
+  file(dev: string, ino: string): FileCheckpoint | undefined {
+    return this.files.get(checkpointKey(dev, ino));
+  }
+
+  allFiles(): IterableIterator<FileCheckpoint> {
+    return this.files.values();
+  }
+
+  setFile(entry: FileCheckpoint): void {
+    this.files.set(checkpointKey(entry.dev, entry.ino), entry);
+    this.dirty = true;
+  }
+
+  removeFile(dev: string, ino: string): void {
+    if (this.files.delete(checkpointKey(dev, ino))) this.dirty = true;
+  }
+
+  get fileCount(): number {
+    return this.files.size;
+  }
+
+  cursor(name: string): string | undefined {
+    return this.cursors.get(name);
+  }
+
+  setCursor(name: string, cursor: string): void {
+    if (this.cursors.get(name) === cursor) return;
+    this.cursors.set(name, cursor);
+    this.dirty = true;
+  }
+
+  startPeriodicFlush(intervalMs: number): void {
+    this.timer = setInterval(() => void this.flush(), intervalMs);
+    this.timer.unref();
+  }
+
+  stopPeriodicFlush(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Writes the checkpoint file if anything changed; failures are logged and retried next time. */
+  flush(force = false): Promise<void> {
+    this.writing = this.writing.then(async () => {
+      if (!this.dirty && !force) return;
+      this.dirty = false;
+      const doc: CheckpointFileV1 = {
+        version: 1,
+        writtenAt: new Date().toISOString(),
+        sources: [...this.knownSources],
+        files: [...this.files.values()],
+        cursors: Object.fromEntries(this.cursors),
+      };
+      try {
+        await writeAtomically(path.join(this.dir, CHECKPOINT_FILE), JSON.stringify(doc));
+        this.metrics.checkpointWrites.inc();
+      } catch (err) {
+        this.dirty = true;
+        this.metrics.checkpointErrors.inc({ op: "write" });
+        this.logger.error({ dir: this.dir, err: (err as Error).message }, "checkpoint write failed; will retry");
+      }
+    });
+    return this.writing;
+  }
+}
+
+export function checkpointKey(dev: string, ino: string): string {
+  return `${dev}:${ino}`;
+}
+
+function isFileCheckpoint(e: unknown): e is FileCheckpoint {
+  const c = e as FileCheckpoint;
+  return (
+    typeof c === "object" &&
+    c !== null &&
+    typeof c.dev === "string" &&
+    typeof c.ino === "string" &&
+    typeof c.fingerprint === "string" &&
+    Number.isInteger(c.fingerprintBytes) &&
+    typeof c.path === "string" &&
+    typeof c.source === "string" &&
+    Number.isSafeInteger(c.offset) &&
+    c.offset >= 0
+  );
+}
+
+/** tmp + fsync + rename + fsync(dir): after a crash the file is either the old or the new version. */
+export async function writeAtomically(file: string, content: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const handle = await fs.open(tmp, "w", 0o644);
+  try {
+    await handle.writeFile(content);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(tmp, file);
+  const dir = await fs.open(path.dirname(file), "r");
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}

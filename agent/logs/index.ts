@@ -1,0 +1,23 @@
+import type { Registry } from "prom-client";
+import type { Logger } from "pino";
+import type { LogsConfig } from "../config/sections/logs.js";
+import { LogPipelineRunner } from "./pipeline.js";
+
+export interface LogPipeline {
+  start(): Promise<void>;
+  /** Stops reading and waits up to `deadlineMs` milliseconds for in-flight records to be acknowledged. */
+  stop(deadlineMs: number): Promise<void>;
+  ready(): boolean;
+  /** JSON for /status: each file with offsets, size and lag; sink state; whether reading is paused. */
+  status(): unknown;
+}
+
+/**
+ * Builds the log pipeline. Throws ConfigError for invalid source settings; start() throws
+ * ConfigError for an unusable checkpoint directory or sink settings.
+ */
+export function createLogPipeline(opts: { config: LogsConfig; registry: Registry; logger: Logger; nodeName?: string }): LogPipeline {
+  return new LogPipelineRunner(opts);
+}
+
+export type { LogRecord, LogOrigin, KubernetesMetadata } from "./record.js";

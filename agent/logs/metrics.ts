@@ -1,0 +1,165 @@
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
+/**
+ * The log pipeline's self-metrics (nodetap_log_*), registered on the agent's registry. Labels
+ * are bounded sets (source names, sink types, reason codes); per-file figures are in status()
+ * rather than in labels, because a node can hold thousands of log files.
+ */
+export class LogMetrics {
+  readonly filesWatched: Gauge;
+  readonly filesOpen: Gauge;
+  readonly filesWaiting: Gauge;
+  readonly filesDraining: Gauge;
+  readonly rotations: Counter<"kind">;
+  readonly fileErrors: Counter<"reason">;
+  readonly linesRead: Counter<"source">;
+  readonly bytesRead: Counter<"source">;
+  readonly linesTruncated: Counter<"reason">;
+  readonly invalidUtf8Lines: Counter<"source">;
+  readonly parseErrors: Counter<"format">;
+  readonly multilineCapped: Counter<"reason">;
+  readonly recordsEmitted: Counter<"source">;
+  readonly recordsSent: Counter<"sink">;
+  readonly sendErrors: Counter<"sink" | "reason">;
+  readonly sendRetries: Counter<"sink" | "reason">;
+  readonly deadLettered: Counter<"sink" | "reason">;
+  readonly deadLetterWriteErrors: Counter;
+  readonly sinkRecordOutcomes: Counter<"sink" | "outcome">;
+  readonly inFlightBytes: Gauge;
+  readonly inFlightLimitBytes: Gauge;
+  readonly readingPaused: Gauge;
+  readonly lagBytes: Gauge;
+  readonly maxFileLagBytes: Gauge;
+  readonly oldestUnackedAge: Gauge;
+  readonly requestDuration: Histogram<"sink" | "outcome">;
+  readonly checkpointWrites: Counter;
+  readonly checkpointErrors: Counter<"op">;
+  readonly sourceErrors: Counter<"source" | "reason">;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    const gauge = (name: string, help: string) => new Gauge({ name, help, registers });
+    this.filesWatched = gauge("nodetap_log_files_watched", "Log files known to the pipeline (open, idle-closed or waiting for a slot).");
+    this.filesOpen = gauge("nodetap_log_files_open", "Log files currently held open.");
+    this.filesWaiting = gauge("nodetap_log_files_waiting", "Discovered log files waiting for an open-file slot (tail.maxOpenFiles).");
+    this.filesDraining = gauge("nodetap_log_files_draining", "Rotated-away or deleted files held open until read to their end.");
+    this.rotations = new Counter({
+      name: "nodetap_log_rotations_total",
+      help: "Rotations seen, by kind: rename, truncate (copytruncate), delete.",
+      labelNames: ["kind"],
+      registers,
+    });
+    this.fileErrors = new Counter({
+      name: "nodetap_log_file_errors_total",
+      help: "Files that could not be opened or read, or were skipped, by reason (permission, directory, not_regular, loop, read, ...).",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.linesRead = new Counter({
+      name: "nodetap_log_lines_read_total",
+      help: "Lines read from sources.",
+      labelNames: ["source"],
+      registers,
+    });
+    this.bytesRead = new Counter({
+      name: "nodetap_log_bytes_read_total",
+      help: "Bytes read from sources.",
+      labelNames: ["source"],
+      registers,
+    });
+    this.linesTruncated = new Counter({
+      name: "nodetap_log_lines_truncated_total",
+      help: "Lines or merged records cut at a size limit, by reason: line (tail.maxLineBytes), merged (tail.maxMergedBytes).",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.invalidUtf8Lines = new Counter({
+      name: "nodetap_log_invalid_utf8_lines_total",
+      help: "Lines that were not valid UTF-8; invalid bytes are replaced by U+FFFD in the record.",
+      labelNames: ["source"],
+      registers,
+    });
+    this.parseErrors = new Counter({
+      name: "nodetap_log_parse_errors_total",
+      help: "Lines that did not parse in their file's format; they are forwarded whole as the message.",
+      labelNames: ["format"],
+      registers,
+    });
+    this.multilineCapped = new Counter({
+      name: "nodetap_log_multiline_capped_total",
+      help: "Multiline records emitted early because they reached maxLines or maxBytes.",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.recordsEmitted = new Counter({
+      name: "nodetap_log_records_emitted_total",
+      help: "Records handed from sources to the sink.",
+      labelNames: ["source"],
+      registers,
+    });
+    this.recordsSent = new Counter({
+      name: "nodetap_log_records_sent_total",
+      help: "Records acknowledged by the sink.",
+      labelNames: ["sink"],
+      registers,
+    });
+    this.sendErrors = new Counter({
+      name: "nodetap_log_send_errors_total",
+      help: "Failed sink requests, by reason.",
+      labelNames: ["sink", "reason"],
+      registers,
+    });
+    this.sendRetries = new Counter({
+      name: "nodetap_log_send_retries_total",
+      help: "Sink requests retried, by the reason of the failure.",
+      labelNames: ["sink", "reason"],
+      registers,
+    });
+    this.deadLettered = new Counter({
+      name: "nodetap_log_dead_letter_records_total",
+      help: "Records the sink rejected permanently, written to the dead-letter file.",
+      labelNames: ["sink", "reason"],
+      registers,
+    });
+    this.deadLetterWriteErrors = new Counter({
+      name: "nodetap_log_dead_letter_write_errors_total",
+      help: "Failed writes to the dead-letter file (the batch is kept and retried).",
+      registers,
+    });
+    this.sinkRecordOutcomes = new Counter({
+      name: "nodetap_log_sink_record_outcomes_total",
+      help: "Records a sink's destination answered for one by one without failing them, by outcome: already_stored (Elasticsearch 409 on create), dropped_by_server (OTLP partial success), truncated (syslog message cut at maxMessageBytes).",
+      labelNames: ["sink", "outcome"],
+      registers,
+    });
+    this.inFlightBytes = gauge("nodetap_log_in_flight_bytes", "Bytes of records read and not yet acknowledged by the sink.");
+    this.inFlightLimitBytes = gauge("nodetap_log_in_flight_limit_bytes", "The in-flight budget (logs.maxInFlightBytes).");
+    this.readingPaused = gauge("nodetap_log_reading_paused", "1 while reading is paused because the in-flight budget is used up.");
+    this.lagBytes = gauge("nodetap_log_lag_bytes", "Bytes written to tailed files and not yet read, summed over files.");
+    this.maxFileLagBytes = gauge("nodetap_log_file_lag_bytes_max", "The largest per-file lag in bytes (see /status for each file).");
+    this.oldestUnackedAge = gauge(
+      "nodetap_log_oldest_unacked_age_seconds",
+      "Age of the oldest record read and not yet acknowledged by the sink (0 when none).",
+    );
+    this.requestDuration = new Histogram({
+      name: "nodetap_log_sink_request_duration_seconds",
+      help: "Duration of sink requests (HTTP request, file or stdout write), by outcome.",
+      labelNames: ["sink", "outcome"],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.checkpointWrites = new Counter({ name: "nodetap_log_checkpoint_writes_total", help: "Checkpoint files written.", registers });
+    this.checkpointErrors = new Counter({
+      name: "nodetap_log_checkpoint_errors_total",
+      help: "Checkpoint load or write failures.",
+      labelNames: ["op"],
+      registers,
+    });
+    this.sourceErrors = new Counter({
+      name: "nodetap_log_source_errors_total",
+      help: "Source failures that are retried (e.g. journalctl exited), by source and reason.",
+      labelNames: ["source", "reason"],
+      registers,
+    });
+  }
+}

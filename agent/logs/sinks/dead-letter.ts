@@ -1,0 +1,46 @@
+import type { LogRecord } from "../record.js";
+import { NdjsonEncoder } from "./ndjson.js";
+import { RotatingFileWriter } from "./rotating-file.js";
+
+export interface DeadLetterReason {
+  sink: string;
+  reason: string;
+  status?: number;
+  detail?: string;
+}
+
+/**
+ * Records the sink rejected for good, one JSON line each:
+ *   {"deadLetter":{"at":"...","sink":"http","reason":"status_400","status":400,"detail":"..."},
+ *    "record":{...the record as the NDJSON sink writes it...}}
+ * so they can be inspected and replayed. A record counts as delivered once it is written here.
+ */
+export class DeadLetterFile {
+  private readonly writer: RotatingFileWriter;
+  private readonly encoder = new NdjsonEncoder();
+
+  constructor(
+    readonly file: string,
+    maxBytes: number,
+    maxFiles: number,
+  ) {
+    this.writer = new RotatingFileWriter(file, maxBytes, maxFiles);
+  }
+
+  async write(records: readonly LogRecord[], why: DeadLetterReason): Promise<void> {
+    const head = JSON.stringify({
+      at: new Date().toISOString(),
+      sink: why.sink,
+      reason: why.reason,
+      ...(why.status !== undefined ? { status: why.status } : {}),
+      ...(why.detail !== undefined ? { detail: why.detail.slice(0, 512) } : {}),
+    });
+    let out = "";
+    for (const r of records) out += `{"deadLetter":${head},"record":${this.encoder.line(r).slice(0, -1)}}\n`;
+    await this.writer.write(Buffer.from(out, "utf8"));
+  }
+
+  close(): Promise<void> {
+    return this.writer.close();
+  }
+}

@@ -1,0 +1,328 @@
+import type { Logger } from "pino";
+import type { Acknowledgeable } from "../ack-tracker.js";
+import type { InFlightBudget } from "../in-flight-budget.js";
+import type { LogMetrics } from "../metrics.js";
+import type { LogRecord } from "../record.js";
+import { Batch, Batcher, type BatchLimits } from "./batcher.js";
+import type { DeadLetterFile } from "./dead-letter.js";
+import { RetryPolicy, sleep } from "./retry-policy.js";
+import type { DeliveryResult, ItemRejection, SinkDefinition } from "./sink.js";
+import { subsetOf } from "./batch-subset.js";
+
+interface LaneState {
+  attempt: number;
+  lastError?: string;
+  nextAttemptAt?: number;
+}
+
+/**
+ * One request slot: batches go out one at a time, in order, each retried until it is accepted
+ * or dead-lettered. Files are pinned to lanes, so a file's records reach the destination in
+ * file order even with several lanes (and retries) in flight.
+ */
+class DeliveryLane {
+  private readonly queue: Batch[] = [];
+  private running: Promise<void> | undefined;
+  readonly state: LaneState = { attempt: 0 };
+  readonly batcher: Batcher;
+  /** Records of pinned files queued or in flight here (for least-loaded placement). */
+  load = 0;
+
+  constructor(
+    limits: BatchLimits,
+    private readonly delivery: Delivery,
+  ) {
+    this.batcher = new Batcher(limits, (batch) => this.push(batch));
+  }
+
+  get queuedBatches(): number {
+    return this.queue.length;
+  }
+
+  get idle(): boolean {
+    return this.running === undefined && this.queue.length === 0 && this.batcher.openRecords === 0;
+  }
+
+  private push(batch: Batch): void {
+    this.queue.push(batch);
+    this.prepareNext();
+    this.running ??= this.run().finally(() => (this.running = undefined));
+  }
+
+  /** Encodes (and compresses) the batch after the one in flight, so the two overlap. */
+  private prepareNext(): void {
+    const next = this.queue[1];
+    if (next !== undefined && next.prepared === undefined) this.delivery.prepare(next);
+  }
+
+  private async run(): Promise<void> {
+    while (this.queue.length > 0 && !this.delivery.aborted) {
+      const batch = this.queue[0];
+      this.prepareNext();
+      const delivered = await this.delivery.deliver(batch, this.state);
+      if (!delivered) return;
+      this.queue.shift();
+      this.delivery.done(batch);
+    }
+  }
+
+  whenIdle(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+}
+
+export interface DeliveryOptions {
+  sink: SinkDefinition;
+  limits: BatchLimits;
+  retry: RetryPolicy;
+  deadLetter: DeadLetterFile;
+  budget: InFlightBudget;
+  metrics: LogMetrics;
+  logger: Logger;
+}
+
+/**
+ * From submitted records to acknowledgements: batching per lane, encoding, the transport's
+ * attempts with backoff, dead letters for permanent rejections, and on success the ticket
+ * settlements that move checkpoints, plus the in-flight budget release.
+ */
+export class Delivery {
+  private readonly lanes: DeliveryLane[];
+  /** Lane of each file (lane key) that has records queued or in flight. */
+  private readonly pins = new Map<string, { lane: DeliveryLane; records: number }>();
+  private readonly controller = new AbortController();
+  private readonly sinkName: string;
+  private lastErrorLogAt = 0;
+  private suppressedErrors = 0;
+
+  constructor(private readonly opts: DeliveryOptions) {
+    this.sinkName = opts.sink.transport.name;
+    this.lanes = Array.from({ length: opts.sink.lanes }, () => new DeliveryLane(opts.limits, this));
+  }
+
+  get aborted(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** Queues records of one ticket; `lane` (the file's identity) picks the request slot. */
+  submit(records: readonly LogRecord[], ticket: Acknowledgeable, lane: string): void {
+    if (this.lanes.length === 1) {
+      this.opts.budget.add(this.lanes[0].batcher.add(records, ticket));
+      return;
+    }
+    // A file keeps its lane while any of its records are queued or in flight (its order), and
+    // otherwise goes to the least loaded lane (a few busy files spread over all lanes).
+    let pin = this.pins.get(lane);
+    if (pin === undefined) {
+      pin = { lane: this.leastLoadedLane(), records: 0 };
+      this.pins.set(lane, pin);
+    }
+    const target = pin;
+    target.records += records.length;
+    target.lane.load += records.length;
+    const tracked: Acknowledgeable = {
+      ack: (count) => {
+        ticket.ack(count);
+        target.lane.load -= count;
+        target.records -= count;
+        if (target.records === 0 && this.pins.get(lane) === target) this.pins.delete(lane);
+      },
+    };
+    this.opts.budget.add(target.lane.batcher.add(records, tracked));
+  }
+
+  private leastLoadedLane(): DeliveryLane {
+    let best = this.lanes[0];
+    for (const l of this.lanes) if (l.load < best.load) best = l;
+    return best;
+  }
+
+  /** Starts encoding (and preparing, e.g. compressing) a batch; deliver() awaits the result. */
+  prepare(batch: Batch): Promise<Buffer> {
+    const { sink } = this.opts;
+    batch.prepared ??= (async () => {
+      const encoded = sink.encoder.encode(batch.records);
+      return sink.transport.prepare ? sink.transport.prepare(encoded) : encoded;
+    })();
+    // Failures are handled where the body is awaited (deliver dead-letters the batch).
+    batch.prepared.catch(() => undefined);
+    return batch.prepared;
+  }
+
+  /** Sends one batch until it is delivered or dead-lettered; false only when aborted at shutdown. */
+  async deliver(batch: Batch, state: LaneState): Promise<boolean> {
+    const { sink, retry, metrics } = this.opts;
+    const signal = this.controller.signal;
+    let body: Buffer;
+    try {
+      body = await this.prepare(batch);
+    } catch (err) {
+      return this.deadLetter(batch, { kind: "reject", reason: "encode", detail: (err as Error).message }, state);
+    }
+    for (let attempt = 1; ; attempt++) {
+      if (signal.aborted) return false;
+      state.attempt = attempt;
+      const started = performance.now();
+      let result: DeliveryResult;
+      try {
+        result = await sink.transport.deliver(body, signal);
+      } catch (err) {
+        result = { kind: "retry", reason: "other", detail: (err as Error).message };
+      }
+      metrics.requestDuration.observe({ sink: this.sinkName, outcome: result.kind }, (performance.now() - started) / 1000);
+      if ((result.kind === "ok" || result.kind === "partial") && result.notes) {
+        for (const n of result.notes) metrics.sinkRecordOutcomes.inc({ sink: this.sinkName, outcome: n.outcome }, n.records);
+      }
+      if (result.kind === "ok") {
+        state.attempt = 0;
+        state.lastError = undefined;
+        state.nextAttemptAt = undefined;
+        return true;
+      }
+      if (signal.aborted) return false;
+      metrics.sendErrors.inc({ sink: this.sinkName, reason: result.reason });
+      state.lastError = `${result.reason}${result.detail ? `: ${result.detail}` : ""}`;
+      this.logFailure(result, batch, attempt);
+      if (result.kind === "reject") {
+        if ((result.status === 413 || (result.status === 400 && sink.splitRejected)) && batch.records.length > 1)
+          return this.deliverHalves(batch, state);
+        return this.deadLetter(batch, result, state);
+      }
+      if (result.kind === "partial") {
+        // Per-record answers: rejected records are dead-lettered now; those to retry go again alone.
+        if (!(await this.deadLetterItems(batch, result.reject, state))) return false;
+        if (result.retry.length === 0) {
+          state.attempt = 0;
+          state.lastError = undefined;
+          state.nextAttemptAt = undefined;
+          return true;
+        }
+        batch = subsetOf(batch, result.retry);
+        const again = sink.encoder.encode(batch.records);
+        body = sink.transport.prepare ? await sink.transport.prepare(again) : again;
+      }
+      if (retry.exhausted(attempt)) {
+        return this.deadLetter(batch, { kind: "reject", reason: "retries_exhausted", detail: state.lastError }, state);
+      }
+      metrics.sendRetries.inc({ sink: this.sinkName, reason: result.reason });
+      const wait = retry.delayMs(attempt, result.retryAfterMs);
+      state.nextAttemptAt = Date.now() + wait;
+      await sleep(wait, signal);
+    }
+  }
+
+  /**
+   * The destination said the request is too large: send each half on its own (halves split
+   * again if needed). The parent batch is settled by the lane once both halves are through.
+   */
+  private async deliverHalves(batch: Batch, state: LaneState): Promise<boolean> {
+    const [a, b] = batch.split();
+    return (await this.deliver(a, state)) && (await this.deliver(b, state));
+  }
+
+  /** Dead-letters the records a partial result rejected, each with the destination's own reason. */
+  private async deadLetterItems(batch: Batch, items: readonly ItemRejection[], state: LaneState): Promise<boolean> {
+    const groups = new Map<string, { item: ItemRejection; indexes: number[] }>();
+    for (const item of items) {
+      const key = `${item.reason}\0${item.status ?? ""}\0${item.detail ?? ""}`;
+      const g = groups.get(key);
+      if (g === undefined) groups.set(key, { item, indexes: [item.index] });
+      else g.indexes.push(item.index);
+    }
+    for (const { item, indexes } of groups.values()) {
+      const why = { kind: "reject" as const, reason: item.reason, status: item.status, detail: item.detail };
+      if (!(await this.deadLetter(subsetOf(batch, indexes), why, state))) return false;
+    }
+    return true;
+  }
+
+  private async deadLetter(batch: Batch, why: Extract<DeliveryResult, { kind: "reject" }>, state: LaneState): Promise<boolean> {
+    const { metrics, deadLetter, retry } = this.opts;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await deadLetter.write(batch.records, { sink: this.sinkName, reason: why.reason, status: why.status, detail: why.detail });
+        metrics.deadLettered.inc({ sink: this.sinkName, reason: why.reason }, batch.records.length);
+        this.opts.logger.warn(
+          { sink: this.sinkName, reason: why.reason, status: why.status, records: batch.records.length, file: deadLetter.file },
+          "records rejected permanently by the sink; written to the dead-letter file",
+        );
+        return true;
+      } catch (err) {
+        metrics.deadLetterWriteErrors.inc();
+        state.lastError = `dead-letter write failed: ${(err as Error).message}`;
+        this.opts.logger.error(
+          { file: deadLetter.file, err: (err as Error).message },
+          "dead-letter write failed; retrying (the batch stays unacknowledged)",
+        );
+        if (this.aborted) return false;
+        await sleep(retry.delayMs(attempt), this.controller.signal);
+        if (this.aborted) return false;
+      }
+    }
+  }
+
+  /** A batch left the lane delivered (or dead-lettered): settle its tickets and free its bytes. */
+  done(batch: Batch): void {
+    batch.settle();
+    this.opts.budget.release(batch.bytes);
+    this.opts.metrics.recordsSent.inc({ sink: this.sinkName }, batch.records.length);
+  }
+
+  private logFailure(result: Exclude<DeliveryResult, { kind: "ok" }>, batch: Batch, attempt: number): void {
+    // At most one line per 5 s while failures go on; the counters have every one.
+    const now = Date.now();
+    if (now - this.lastErrorLogAt < 5000) {
+      this.suppressedErrors++;
+      return;
+    }
+    this.opts.logger.warn(
+      {
+        sink: this.sinkName,
+        reason: result.reason,
+        detail: result.detail,
+        attempt,
+        records: batch.records.length,
+        suppressed: this.suppressedErrors,
+        retry: result.kind === "retry",
+      },
+      result.kind === "retry"
+        ? "sink delivery failed; retrying with backoff"
+        : result.kind === "partial"
+          ? "sink refused some records of a batch; they are retried or dead-lettered"
+          : "sink rejected a batch",
+    );
+    this.lastErrorLogAt = now;
+    this.suppressedErrors = 0;
+  }
+
+  /** Seals open batches and waits until every lane is idle or `deadlineAt` passes; true when all were delivered. */
+  async drain(deadlineAt: number): Promise<boolean> {
+    for (const lane of this.lanes) lane.batcher.seal();
+    while (!this.lanes.every((l) => l.idle)) {
+      const left = deadlineAt - Date.now();
+      if (left <= 0) return false;
+      await Promise.race([Promise.all(this.lanes.map((l) => l.whenIdle())), new Promise((r) => setTimeout(r, Math.min(left, 100)))]);
+    }
+    return true;
+  }
+
+  /** Aborts requests and backoff waits; undelivered batches stay unacknowledged (re-read after restart). */
+  abort(): void {
+    this.controller.abort();
+    for (const lane of this.lanes) lane.batcher.close();
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      type: this.sinkName,
+      ...this.opts.sink.transport.describe(),
+      lanes: this.lanes.map((l) => ({
+        queuedBatches: l.queuedBatches,
+        openRecords: l.batcher.openRecords,
+        attempt: l.state.attempt,
+        lastError: l.state.lastError,
+        nextAttemptAt: l.state.nextAttemptAt ? new Date(l.state.nextAttemptAt).toISOString() : undefined,
+      })),
+    };
+  }
+}

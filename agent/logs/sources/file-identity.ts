@@ -1,0 +1,56 @@
+import { createHash } from "node:crypto";
+import type { FileHandle } from "node:fs/promises";
+
+/**
+ * Which file a tailer reads, independent of its name: device and inode, plus a hash of the
+ * file's first bytes. Device and inode survive renames (rotation by rename, the kubelet's
+ * 0.log -> 0.log.<timestamp>); the fingerprint tells a new file that got a freed inode, or a
+ * file rewritten by copytruncate, from the one a checkpoint was written for.
+ *
+ * A file shorter than the fingerprint size is fingerprinted over what it has, and the
+ * fingerprint grows with the file as long as the earlier bytes still match.
+ */
+export interface FileIdentity {
+  readonly dev: string;
+  readonly ino: string;
+  fingerprintBytes: number;
+  fingerprint: string;
+}
+
+export function fingerprintOf(bytes: Buffer): string {
+  return createHash("sha256").update(bytes).digest("hex").slice(0, 32);
+}
+
+/** Reads up to `length` bytes from the start of the file. */
+export async function readHead(handle: FileHandle, length: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await handle.read(buf, got, length - got, got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return buf.subarray(0, got);
+}
+
+/** The fingerprint of the first min(size, maxBytes) bytes. */
+export async function computeFingerprint(handle: FileHandle, size: number, maxBytes: number): Promise<{ bytes: number; hash: string }> {
+  const head = await readHead(handle, Math.min(size, maxBytes));
+  return { bytes: head.length, hash: fingerprintOf(head) };
+}
+
+/** Whether the file still starts with the bytes `fingerprint` was computed over. */
+export async function fingerprintMatches(
+  handle: FileHandle,
+  size: number,
+  fingerprintBytes: number,
+  fingerprint: string,
+): Promise<boolean> {
+  if (size < fingerprintBytes) return false;
+  const head = await readHead(handle, fingerprintBytes);
+  return head.length === fingerprintBytes && fingerprintOf(head) === fingerprint;
+}
+
+export function identityKey(dev: bigint | string | number, ino: bigint | string | number): string {
+  return `${dev}:${ino}`;
+}

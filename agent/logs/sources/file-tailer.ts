@@ -1,0 +1,330 @@
+import type { FileHandle } from "node:fs/promises";
+import type { Logger } from "pino";
+import { AckTracker, type AckTicket } from "../ack-tracker.js";
+import type { LogMetrics } from "../metrics.js";
+import type { LogOrigin, LogRecord } from "../record.js";
+import { nowRfc3339 } from "../time.js";
+import type { DecoderContext, LineDecoder } from "../parsers/decoder.js";
+import { createFormatDecoder } from "../parsers/format.js";
+import { MultilineDecoder } from "../parsers/multiline.js";
+import type { FileSourceSpec, TailSettings } from "./file-source-spec.js";
+import { computeFingerprint, readHead, fingerprintOf, type FileIdentity } from "./file-identity.js";
+import { LineSplitter, type LineHandler } from "./line-splitter.js";
+
+/**
+ * active: the discovered path still names this file. rotated: renamed away or deleted (see
+ * `unlinked`); read to its end, then closed after rotateWait without growth. closed: no
+ * descriptor; the identity and offsets are kept so a later scan can reopen it if it grows.
+ */
+export type TailerState = "active" | "rotated" | "closed";
+
+export interface TailerDeps {
+  readonly metrics: LogMetrics;
+  readonly logger: Logger;
+  readonly settings: TailSettings;
+  /** Hands records (in file order) to the pipeline; the ticket is settled as they are acknowledged. */
+  submit(records: LogRecord[], ticket: AckTicket<number>, lane: string): void;
+  /** An offset of the current file generation is committed (all records before it acknowledged). */
+  commit(tailer: FileTailer, offset: number): void;
+}
+
+export type ReadOutcome = "more" | "eof" | "error";
+
+const FINGERPRINT_RECHECK_MS = 1000;
+
+/**
+ * Reads one file: descriptor, read offset, line splitting, decoding, and the ack tracker whose
+ * commits become the file's checkpoint. Copytruncate starts a new generation (offset 0, new
+ * fingerprint, new tracker); late acknowledgements of the old generation are then ignored.
+ */
+export class FileTailer {
+  state: TailerState = "active";
+  /** The file has no name left (nlink 0): once drained and closed it is gone for good. */
+  unlinked = false;
+  private rotationCounted = false;
+  handle: FileHandle | undefined;
+  readOffset: number;
+  size: number;
+  lastGrowthAt = Date.now();
+  /** Path as last seen by a scan (the record's origin keeps the path it was discovered at). */
+  path: string;
+  private generation = 0;
+  private fingerprintCheckedAt = 0;
+  private tracker: AckTracker<number>;
+  /** Position of the last ticket issued, to skip tickets that would move nothing. */
+  private lastIssued: number;
+  private splitter: LineSplitter;
+  private decoder: LineDecoder;
+  private readonly ctx: DecoderContext;
+  private readonly warned = new Set<string>();
+  private batch: LogRecord[] = [];
+  private lines = 0;
+  private truncatedLines = 0;
+  private invalidLines = 0;
+
+  constructor(
+    readonly key: string,
+    readonly identity: FileIdentity,
+    readonly spec: FileSourceSpec,
+    readonly origin: LogOrigin,
+    handle: FileHandle,
+    startOffset: number,
+    size: number,
+    private readonly deps: TailerDeps,
+  ) {
+    this.path = origin.file ?? "";
+    this.handle = handle;
+    this.readOffset = startOffset;
+    this.size = size;
+    this.ctx = {
+      origin,
+      metrics: deps.metrics,
+      maxMergedBytes: deps.settings.maxMergedBytes,
+      readTime: nowRfc3339(),
+      warnOnce: (kind, message) => this.warnOnce(kind, message),
+    };
+    this.splitter = new LineSplitter(deps.settings.maxLineBytes, startOffset);
+    this.decoder = this.newDecoder();
+    this.tracker = this.newTracker(startOffset);
+    this.lastIssued = startOffset;
+  }
+
+  private newDecoder(): LineDecoder {
+    const format = createFormatDecoder(this.spec.format, this.ctx);
+    const m = this.spec.multiline;
+    return m ? new MultilineDecoder(format, m.newRule, m.limits, this.deps.metrics) : format;
+  }
+
+  private newTracker(initial: number): AckTracker<number> {
+    const generation = this.generation;
+    return new AckTracker<number>((offset) => {
+      if (generation === this.generation) this.deps.commit(this, offset);
+    }, initial);
+  }
+
+  get committedOffset(): number {
+    return this.tracker.committed ?? 0;
+  }
+
+  get pendingTickets(): number {
+    return this.tracker.pending;
+  }
+
+  oldestUnackedAt(): number | undefined {
+    return this.tracker.oldestPendingIssuedAt();
+  }
+
+  get lagBytes(): number {
+    return Math.max(0, this.size - this.readOffset);
+  }
+
+  get isOpen(): boolean {
+    return this.handle !== undefined;
+  }
+
+  /** Reads one chunk (if there is data) into `buf`'s memory and submits its records. */
+  async readOnce(buf: Buffer): Promise<ReadOutcome> {
+    const handle = this.handle;
+    if (handle === undefined) return "eof";
+    try {
+      const st = await handle.stat();
+      if (st.nlink === 0 && !this.unlinked) {
+        this.unlinked = true;
+        if (this.state === "active") this.state = "rotated";
+      }
+      if (this.state !== "active" && !this.rotationCounted) {
+        this.rotationCounted = true;
+        this.deps.metrics.rotations.inc({ kind: this.unlinked ? "delete" : "rename" });
+      }
+      if (st.size < this.readOffset) {
+        await this.startNewGeneration(handle, st.size, `file shrank from ${this.readOffset} to ${st.size} bytes`);
+      } else if (st.size > this.readOffset && this.fingerprintCheckDue()) {
+        await this.checkFingerprint(handle, st.size);
+      }
+      this.size = st.size;
+      const want = Math.min(buf.length, this.size - this.readOffset);
+      if (want <= 0) {
+        this.atEnd();
+        return "eof";
+      }
+      const { bytesRead } = await handle.read(buf, 0, want, this.readOffset);
+      if (bytesRead === 0) {
+        this.atEnd();
+        return "eof";
+      }
+      this.lastGrowthAt = Date.now();
+      this.consume(buf.subarray(0, bytesRead));
+      return this.readOffset < this.size ? "more" : "eof";
+    } catch (err) {
+      this.deps.metrics.fileErrors.inc({ reason: "read" });
+      this.warnOnce(
+        `read:${(err as NodeJS.ErrnoException).code ?? ""}`,
+        `read failed: ${(err as Error).message}; retrying on the next poll`,
+      );
+      return "error";
+    }
+  }
+
+  private consume(chunk: Buffer): void {
+    this.ctx.readTime = nowRfc3339();
+    this.splitter.push(chunk, this.readOffset, this.onLine);
+    this.readOffset += chunk.length;
+    this.deps.metrics.bytesRead.inc({ source: this.spec.name }, chunk.length);
+    this.emit();
+  }
+
+  private readonly onLine: LineHandler = (line, start, truncated, validUtf8) => {
+    this.lines++;
+    if (truncated) {
+      this.truncatedLines++;
+      this.warnOnce("long-line", `line longer than tail.maxLineBytes (${this.deps.settings.maxLineBytes}) cut at offset ${start}`);
+    }
+    if (!validUtf8) {
+      this.invalidLines++;
+      this.warnOnce("utf8", `line at offset ${start} is not valid UTF-8; invalid bytes replaced by U+FFFD`);
+    }
+    this.decoder.decode(line, start, truncated, this.collect);
+  };
+
+  private readonly collect = (record: LogRecord): void => {
+    this.batch.push(record);
+  };
+
+  /** Submits the records collected so far under one ticket whose position is safe to commit. */
+  private emit(): void {
+    const m = this.deps.metrics;
+    const source = this.spec.name;
+    if (this.lines > 0) m.linesRead.inc({ source }, this.lines);
+    if (this.truncatedLines > 0) m.linesTruncated.inc({ reason: "line" }, this.truncatedLines);
+    if (this.invalidLines > 0) m.invalidUtf8Lines.inc({ source }, this.invalidLines);
+    this.lines = this.truncatedLines = this.invalidLines = 0;
+    const position = Math.min(this.splitter.safeOffset, this.decoder.pendingStart());
+    const records = this.batch;
+    if (records.length === 0 && position === this.lastIssued) return;
+    this.batch = [];
+    this.lastIssued = position;
+    const ticket = this.tracker.issue(position, records.length);
+    if (records.length > 0) {
+      m.recordsEmitted.inc({ source }, records.length);
+      this.deps.submit(records, ticket, this.key);
+    }
+  }
+
+  /** Called at the end of the data: flushes a last line or held records when their time has come. */
+  private atEnd(): void {
+    const now = Date.now();
+    const idleFor = now - this.lastGrowthAt;
+    if (this.state === "active") {
+      if (this.splitter.hasPartial && idleFor >= this.deps.settings.partialLineFlushAfterMs) {
+        this.splitter.flushPartial(this.readOffset, this.onLine);
+        this.emit();
+      }
+      return;
+    }
+    if (idleFor >= this.deps.settings.rotateWaitMs) this.finishRotated();
+  }
+
+  /** Time-based work without I/O: multiline records whose flushAfter passed. */
+  flushExpired(now: number): void {
+    if (this.decoder instanceof MultilineDecoder && this.decoder.holding && this.decoder.flushExpired(now, this.collect) > 0) this.emit();
+  }
+
+  get holdsPartialData(): boolean {
+    return this.splitter.hasPartial || this.decoder.pendingStart() !== Infinity;
+  }
+
+  /** The file was rotated away and read to its end: emit everything held, then close. */
+  private finishRotated(): void {
+    this.splitter.flushPartial(this.readOffset, this.onLine);
+    this.decoder.flush(this.collect);
+    this.emit();
+    void this.closeHandle();
+  }
+
+  /** Copytruncate (or a rewrite): what was held is emitted, then reading restarts at 0. */
+  private async startNewGeneration(handle: FileHandle, size: number, why: string): Promise<void> {
+    this.deps.metrics.rotations.inc({ kind: "truncate" });
+    this.deps.logger.info({ file: this.path, why }, "file truncated or rewritten in place; reading it again from the start");
+    this.splitter.flushPartial(this.readOffset, this.onLine);
+    this.decoder.flush(this.collect);
+    this.emit();
+    this.generation++;
+    const fp = await computeFingerprint(handle, size, this.deps.settings.fingerprintBytes);
+    this.identity.fingerprintBytes = fp.bytes;
+    this.identity.fingerprint = fp.hash;
+    this.readOffset = 0;
+    this.splitter = new LineSplitter(this.deps.settings.maxLineBytes, 0);
+    this.decoder = this.newDecoder();
+    this.tracker = this.newTracker(0);
+    this.lastIssued = 0;
+    this.deps.commit(this, 0);
+  }
+
+  /**
+   * While the fingerprint is still growing, at every read; after that at most once a second
+   * (a shrink is caught by the size check anyway; this catches a truncation that was followed by
+   * more writes than we had read, before the next read).
+   */
+  private fingerprintCheckDue(): boolean {
+    const now = Date.now();
+    if (this.identity.fingerprintBytes >= this.deps.settings.fingerprintBytes && now - this.fingerprintCheckedAt < FINGERPRINT_RECHECK_MS)
+      return false;
+    this.fingerprintCheckedAt = now;
+    return true;
+  }
+
+  /** Grows the fingerprint with the file, or detects that the file's start was rewritten. */
+  private async checkFingerprint(handle: FileHandle, size: number): Promise<void> {
+    const want = Math.min(size, this.deps.settings.fingerprintBytes);
+    const have = this.identity.fingerprintBytes;
+    const head = await readHead(handle, want);
+    if (head.length < have || fingerprintOf(head.subarray(0, have)) !== this.identity.fingerprint) {
+      await this.startNewGeneration(handle, size, "the first bytes changed");
+      return;
+    }
+    if (want > have) {
+      this.identity.fingerprintBytes = head.length;
+      this.identity.fingerprint = fingerprintOf(head);
+    }
+  }
+
+  /** The discovered path no longer names this file: read it to its end, then close it. */
+  markRotated(): void {
+    if (this.state === "active") this.state = "rotated";
+  }
+
+  /** Reattaches a descriptor to a closed tailer (the caller verified the identity). */
+  reopen(handle: FileHandle, state: TailerState): void {
+    this.handle = handle;
+    this.state = state;
+    this.lastGrowthAt = Date.now();
+  }
+
+  async closeHandle(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    this.state = "closed";
+    if (handle) await handle.close().catch(() => undefined);
+  }
+
+  warnOnce(kind: string, message: string): void {
+    if (this.warned.has(kind)) return;
+    if (this.warned.size > 32) return;
+    this.warned.add(kind);
+    this.deps.logger.warn({ file: this.path, source: this.spec.name }, message);
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      path: this.path,
+      source: this.spec.name,
+      state: this.unlinked && this.state !== "active" ? `${this.state} (deleted)` : this.state,
+      identity: `${this.identity.dev}:${this.identity.ino}:${this.identity.fingerprint.slice(0, 12)}`,
+      size: this.size,
+      readOffset: this.readOffset,
+      committedOffset: this.committedOffset,
+      lagBytes: this.lagBytes,
+      unackedTickets: this.tracker.pending,
+    };
+  }
+}
