@@ -35,6 +35,8 @@ export interface CollectorDefinition {
   readonly name: string;
   /** On unless --no-collector.<name> or --collector.disable-defaults (as in node_exporter 1.12). */
   readonly defaultEnabled: boolean;
+  /** Its work runs off the main thread (worker threads); the registry starts it before the others. */
+  readonly offThread?: boolean;
   create(deps: CollectorDeps): Collector;
 }
 

@@ -131,5 +131,6 @@ export function createFilesystemCollector(deps: CollectorDeps, backend?: StatfsB
 export const collector: CollectorDefinition = {
   name: "filesystem",
   defaultEnabled: true,
+  offThread: true,
   create: (deps) => createFilesystemCollector(deps),
 };

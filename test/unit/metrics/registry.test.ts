@@ -85,6 +85,40 @@ describe("CollectorRegistry", () => {
     expect(reg.collectorStates().find((s) => s.name === "cpu")).toMatchObject({ timeouts: 1, lastError: "timed out after 0.2s" });
   });
 
+  it("aborts the signal of a collector past its time limit, and starts off-thread collectors first", async () => {
+    let seen: AbortSignal | undefined;
+    const order: string[] = [];
+    const config = loadConfig(["--collector.timeout=100ms"], {}).config;
+    const reg = new CollectorRegistry(
+      [
+        { name: "cpu", defaultEnabled: true, create: () => ({ name: "cpu", update: () => void order.push("cpu") }) },
+        {
+          name: "filesystem",
+          defaultEnabled: true,
+          offThread: true,
+          create: () => ({
+            name: "filesystem",
+            update: async (_out, ctx) => {
+              order.push("filesystem");
+              seen = ctx.signal;
+              await new Promise((r) => setTimeout(r, 300));
+            },
+          }),
+        },
+      ],
+      config.metrics,
+      new HostPaths(config.paths),
+      pino({ level: "silent" }),
+    );
+    const families = await reg.scrape();
+    expect(order).toEqual(["filesystem", "cpu"]);
+    expect(seen?.aborted).toBe(true);
+    expect(series(families, "node_scrape_collector_success")).toEqual([
+      [["cpu"], 1],
+      [["filesystem"], 0],
+    ]);
+  });
+
   it("drops duplicate series emitted by two collectors and counts them", async () => {
     const { reg } = registry([def("cpu", (out) => out.add(value, 1, "same")), def("textfile", (out) => out.add(value, 9, "same"))]);
     const families = await reg.scrape();
