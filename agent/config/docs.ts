@@ -70,11 +70,32 @@ function redact(schema: Section, values: Record<string, unknown>): Record<string
         out[key] =
           node.kind === "stringMap" ? Object.fromEntries(Object.keys(value as object).map((k) => [k, "<redacted>"])) : "<redacted>";
       } else {
-        out[key] = value;
+        out[key] = typeof value === "string" ? redactUrl(value) : value;
       }
     } else {
       out[key] = redact(node as Section, (value ?? {}) as Record<string, unknown>);
     }
   }
   return out;
+}
+
+/**
+ * A URL's user info and query values can hold credentials (`https://user:pass@host`,
+ * `?token=...`); /status shows the rest of the URL.
+ */
+export function redactUrl(value: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return value;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return value;
+  }
+  if (url.username === "" && url.password === "" && url.search === "") return value;
+  if (url.username !== "" || url.password !== "") {
+    url.username = "redacted";
+    url.password = "";
+  }
+  for (const key of [...url.searchParams.keys()]) url.searchParams.set(key, "redacted");
+  return url.toString();
 }

@@ -46,10 +46,12 @@ function basicAuthCheck(web: WebConfig): ((header: string | undefined) => boolea
   const password = readPem(passwordFile, "web.basicAuth.passwordFile")
     .toString("utf8")
     .replace(/\r?\n$/, "");
-  const expected = Buffer.from("Basic " + Buffer.from(`${username}:${password}`).toString("base64"));
+  const expected = Buffer.from(Buffer.from(`${username}:${password}`).toString("base64"));
   return (header) => {
-    if (header === undefined) return false;
-    const given = Buffer.from(header);
+    // The scheme name is case-insensitive (RFC 7617); the credentials are compared in constant time.
+    const m = header === undefined ? null : /^basic +(\S+)$/i.exec(header);
+    if (m === null) return false;
+    const given = Buffer.from(m[1]);
     return given.length === expected.length && timingSafeEqual(given, expected);
   };
 }
@@ -64,6 +66,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   }) as unknown as FastifyInstance;
 
   const authOk = basicAuthCheck(opts.web);
+  if (authOk && !https)
+    opts.logger.warn("basic auth is enabled without TLS: credentials travel in clear text (set web.tls.certFile and web.tls.keyFile)");
   if (authOk) {
     app.addHook("onRequest", async (request, reply) => {
       const path = request.url.split("?")[0];
@@ -75,8 +79,9 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   }
 
   app.setErrorHandler((err: Error, request, reply) => {
-    opts.logger.error({ err: err.message, url: request.url }, "request failed");
-    void reply.code(500).type("text/plain; charset=utf-8").send(`internal error: ${err.message}\n`);
+    // The reason goes to the log, not to the client.
+    opts.logger.error({ err: err.message, url: request.url.split("?")[0] }, "request failed");
+    void reply.code(500).type("text/plain; charset=utf-8").send("internal error; see the agent's log\n");
   });
 
   registerMetricsRoute(app, { ...opts.metrics, path: opts.web.telemetryPath, maxRequests: opts.web.maxRequests });

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../../agent/config/load.js";
 import { ConfigError } from "../../../agent/config/errors.js";
 import { parseDuration, compileGoRegex } from "../../../agent/config/values.js";
-import { redactConfig, markdownReference, helpText } from "../../../agent/config/docs.js";
+import { redactConfig, redactUrl, markdownReference, helpText } from "../../../agent/config/docs.js";
 
 function tempFile(content: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-config-"));
@@ -197,6 +197,16 @@ describe("docs", () => {
     const text = JSON.stringify(redactConfig(config));
     expect(text).not.toContain("/run/secret/pw");
     expect(text).toContain("<redacted>");
+  });
+
+  it("strips credentials and query values from URLs", () => {
+    expect(redactUrl("https://user:s3cret@logs.example.com/push?token=abc&x=1")).toBe(
+      "https://redacted@logs.example.com/push?token=redacted&x=redacted",
+    );
+    expect(redactUrl("https://logs.example.com/push")).toBe("https://logs.example.com/push");
+    expect(redactUrl("not a url")).toBe("not a url");
+    const { config } = loadConfig(["--logs.sink.http.url=https://u:pw@h/x?k=v"], {});
+    expect(JSON.stringify(redactConfig(config))).not.toMatch(/pw|k=v/);
   });
 
   it("help and reference list node_exporter flags", () => {
