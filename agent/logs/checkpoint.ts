@@ -39,6 +39,11 @@ export class CheckpointStore {
   private dirty = false;
   private writing: Promise<void> = Promise.resolve();
   private timer?: NodeJS.Timeout;
+  /**
+   * The checkpoint file existed but could not be used (unparsable, unknown version, bad entry):
+   * what was read before is unknown, so every source counts as known and reads from the beginning.
+   */
+  private recoveredFrom = false;
 
   private constructor(
     readonly dir: string,
@@ -47,6 +52,11 @@ export class CheckpointStore {
     private readonly logger: Logger,
     private readonly metrics: LogMetrics,
   ) {}
+
+  /** The checkpoint file existed but was unusable and was set aside; every source reads from its beginning. */
+  get recovered(): boolean {
+    return this.recoveredFrom;
+  }
 
   static async open(dir: string, logger: Logger, metrics: LogMetrics): Promise<CheckpointStore> {
     const file = path.join(dir, CHECKPOINT_FILE);
@@ -61,14 +71,24 @@ export class CheckpointStore {
     try {
       store.load(JSON.parse(text) as unknown);
     } catch (err) {
-      // Keep the bad file for inspection; starting without it re-reads files from the
-      // beginning (duplicates, never loss), because firstStart stays false.
+      // Nothing of a partly loaded document is trusted. Every source counts as known, so none
+      // starts at the end (startAt: end): all files and the journal are read from their
+      // beginning (duplicates, never loss). The bad file is kept aside for inspection.
+      store.files.clear();
+      store.cursors.clear();
+      store.knownSources.clear();
+      store.recoveredFrom = true;
+      store.dirty = true;
       const kept = `${file}.corrupt-${Date.now()}`;
-      await fs.rename(file, kept).catch(() => undefined);
+      let keptAs: string | undefined = kept;
+      await fs.rename(file, kept).catch((renameErr: Error) => {
+        keptAs = undefined;
+        logger.warn({ file, kept, err: renameErr.message }, "could not keep the unusable checkpoint file aside");
+      });
       metrics.checkpointErrors.inc({ op: "load" });
-      logger.error(
-        { file, kept, err: (err as Error).message },
-        "checkpoint file unreadable; files without a checkpoint are read from their beginning",
+      logger.warn(
+        { file, kept: keptAs, reason: (err as Error).message },
+        "checkpoint file unusable; every source (including startAt: end ones) is read from its beginning",
       );
     }
     return store;
@@ -87,9 +107,12 @@ export class CheckpointStore {
     for (const [name, cursor] of Object.entries(doc.cursors ?? {})) if (typeof cursor === "string") this.cursors.set(name, cursor);
   }
 
-  /** Whether `source` ran with this checkpoint directory before. */
+  /**
+   * Whether `source` ran with this checkpoint directory before; always true after a recovery
+   * from an unusable checkpoint file (it may have, and reading from the end could lose lines).
+   */
   sourceKnown(source: string): boolean {
-    return this.knownSources.has(source);
+    return this.recoveredFrom || this.knownSources.has(source);
   }
 
   markSourceKnown(source: string): void {

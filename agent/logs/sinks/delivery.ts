@@ -198,8 +198,12 @@ export class Delivery {
           return true;
         }
         batch = subsetOf(batch, result.retry);
-        const again = sink.encoder.encode(batch.records);
-        body = sink.transport.prepare ? await sink.transport.prepare(again) : again;
+        try {
+          const again = sink.encoder.encode(batch.records);
+          body = sink.transport.prepare ? await sink.transport.prepare(again) : again;
+        } catch (err) {
+          return this.deadLetter(batch, { kind: "reject", reason: "encode", detail: (err as Error).message }, state);
+        }
       }
       if (retry.exhausted(attempt)) {
         return this.deadLetter(batch, { kind: "reject", reason: "retries_exhausted", detail: state.lastError }, state);

@@ -64,7 +64,7 @@ export const lokiSinkSchema = {
   compressionLevel: f.int(1, "gzip level (1 fastest .. 9 smallest).", { min: 1, max: 9 }),
   labels: f.stringList(
     ["namespace", "container", "node"],
-    "Record fields that become stream labels (low cardinality!): namespace, pod, pod_uid, container, node, stream, source, file. The others go into structured metadata.",
+    "Record fields that become stream labels (low cardinality!): namespace, pod, pod_uid, container, restart_count, node, stream, source, file. The others go into structured metadata.",
   ),
   staticLabels: f.stringMap({}, "Labels added to every stream, e.g. cluster: prod."),
   tenantId: f.string("", "Tenant (X-Scope-OrgID header) for multi-tenant Loki; `env:NAME` or `file:/path` reads it at start.", {
