@@ -31,14 +31,16 @@ const MISNAMED_RUNTIME_GAUGES = new Set(["nodejs_active_handles_total", "nodejs_
 /** prom-client's families in the renderer's generic shape. */
 export async function selfFamilies(registry: Registry): Promise<GenericFamily[]> {
   const json = (await registry.getMetricsAsJSON()) as MetricObjectWithValues<MetricValue<string>>[];
-  return json.filter((m) => !MISNAMED_RUNTIME_GAUGES.has(m.name)).map((m) => ({
-    name: m.name,
-    help: m.help,
-    type: m.type as unknown as GenericFamily["type"],
-    samples: m.values.map((v) => ({
-      name: (v as { metricName?: string }).metricName ?? m.name,
-      labels: Object.entries(v.labels).map(([k, val]) => [k, String(val)] as [string, string]),
-      value: v.value,
-    })),
-  }));
+  return json
+    .filter((m) => !MISNAMED_RUNTIME_GAUGES.has(m.name))
+    .map((m) => ({
+      name: m.name,
+      help: m.help,
+      type: m.type as unknown as GenericFamily["type"],
+      samples: m.values.map((v) => ({
+        name: (v as { metricName?: string }).metricName ?? m.name,
+        labels: Object.entries(v.labels).map(([k, val]) => [k, String(val)] as [string, string]),
+        value: v.value,
+      })),
+    }));
 }
