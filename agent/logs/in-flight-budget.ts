@@ -7,6 +7,13 @@ import type { LogMetrics } from "./metrics.js";
  */
 export class InFlightBudget {
   private used = 0;
+  /**
+   * Bytes sources hold in memory that are not records yet (a line's start waiting for its
+   * newline, CRI/docker partial pieces, multiline assemblies). They count against the limit,
+   * but while nothing is in flight they do not pause reading: reading on is then the only way
+   * to complete (and so release) them.
+   */
+  private held = 0;
   private waiters: Array<() => void> = [];
 
   constructor(
@@ -18,23 +25,43 @@ export class InFlightBudget {
     metrics.readingPaused.set(0);
   }
 
+  /** Records in flight plus bytes held by sources. */
   get bytes(): number {
-    return this.used;
+    return this.used + this.held;
+  }
+
+  get heldBytes(): number {
+    return this.held;
   }
 
   get exhausted(): boolean {
-    return this.used >= this.limit;
+    return this.used + this.held >= this.limit && (this.used > 0 || this.held === 0);
   }
 
   add(bytes: number): void {
     this.used += bytes;
-    this.metrics.inFlightBytes.set(this.used);
+    this.metrics.inFlightBytes.set(this.bytes);
   }
 
   release(bytes: number): void {
     this.used = Math.max(0, this.used - bytes);
-    this.metrics.inFlightBytes.set(this.used);
-    if (this.used < this.limit && this.waiters.length > 0) this.wakeAll();
+    this.changed();
+  }
+
+  /** A source holds `bytes` more in memory (see `held`). */
+  addHeld(bytes: number): void {
+    this.held += bytes;
+    this.metrics.inFlightBytes.set(this.bytes);
+  }
+
+  releaseHeld(bytes: number): void {
+    this.held = Math.max(0, this.held - bytes);
+    this.changed();
+  }
+
+  private changed(): void {
+    this.metrics.inFlightBytes.set(this.bytes);
+    if (!this.exhausted && this.waiters.length > 0) this.wakeAll();
   }
 
   /** Resolves when there is room again (or when wakeAll is called at shutdown). */

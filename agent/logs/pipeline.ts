@@ -3,6 +3,7 @@ import type { Registry } from "prom-client";
 import type { LogsConfig } from "../config/sections/logs.js";
 import { ConfigError } from "../config/errors.js";
 import { CheckpointStore } from "./checkpoint.js";
+import { settlesBy } from "./deadline.js";
 import { InFlightBudget } from "./in-flight-budget.js";
 import { LogMetrics } from "./metrics.js";
 import type { KubernetesMetadata } from "./record.js";
@@ -121,8 +122,12 @@ export class LogPipelineRunner {
     const r = this.running;
     if (r === undefined) return;
     const deadlineAt = Date.now() + Math.max(0, deadlineMs);
-    await r.files.stop();
-    await r.journald?.stop();
+    // Reading stops within the same deadline: a scan or read stuck on a slow file system, or a
+    // journalctl that ignores SIGTERM (killed past the deadline), must not hold shutdown.
+    if (!(await settlesBy(r.files.stop(), deadlineAt))) {
+      this.logger.warn("log file sources did not stop by the shutdown deadline; going on");
+    }
+    await r.journald?.stop(deadlineAt);
     const delivered = await r.delivery.drain(deadlineAt);
     if (!delivered) {
       r.delivery.abort();

@@ -2,7 +2,7 @@ import { makeRecord, type LogStream } from "../record.js";
 import { normalizeRfc3339 } from "../time.js";
 import { utf8Boundary } from "../sources/line-splitter.js";
 import type { DecoderContext, LineDecoder, RecordHandler } from "./decoder.js";
-import { PartialPieces } from "./partial-merge.js";
+import { PARTIAL_ATTRIBUTES, PartialPieces } from "./partial-merge.js";
 
 const SPACE = 0x20;
 const COLON = 0x3a;
@@ -115,12 +115,26 @@ export class CriDecoder implements LineDecoder {
   }
 
   flush(out: RecordHandler): void {
+    this.emitHeld(out, undefined);
+  }
+
+  heldBytes(): number {
+    return this.stdout.bytes + this.stderr.bytes;
+  }
+
+  flushHeldPieces(out: RecordHandler): number {
+    return this.emitHeld(out, PARTIAL_ATTRIBUTES);
+  }
+
+  private emitHeld(out: RecordHandler, attributes: Readonly<Record<string, string>> | undefined): number {
     // Emit in file order so the records keep the order of their first pieces.
     const held = [this.stdout, this.stderr].filter((p) => !p.empty).sort((a, b) => a.start - b.start);
     for (const pieces of held) {
       const start = pieces.start;
       const merged = pieces.take();
-      out(makeRecord(merged.time, pieces.stream, Buffer.concat(merged.parts).toString("utf8"), this.ctx.origin, merged.truncated), start);
+      const message = Buffer.concat(merged.parts).toString("utf8");
+      out(makeRecord(merged.time, pieces.stream, message, this.ctx.origin, merged.truncated, attributes), start);
     }
+    return held.length;
   }
 }

@@ -16,6 +16,14 @@ export interface LineDecoder {
   pendingStart(): number;
   /** Emits whatever is held back, as it is (the file ended, was truncated, or went idle). */
   flush(out: RecordHandler): void;
+  /** Bytes held in memory (partial pieces, records being assembled), counted in the in-flight budget. */
+  heldBytes?(): number;
+  /**
+   * Emits runtime partial pieces (CRI `P`, docker pieces) still waiting for their final piece,
+   * each as a record marked `attributes.partial = "true"`: the file went idle (a container
+   * killed mid-line never writes the rest). Returns how many were emitted.
+   */
+  flushHeldPieces?(out: RecordHandler): number;
 }
 
 /** What a decoder needs besides the bytes; one per tailed file. */

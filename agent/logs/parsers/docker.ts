@@ -1,7 +1,7 @@
 import { makeRecord, type LogStream } from "../record.js";
 import { normalizeRfc3339 } from "../time.js";
 import type { DecoderContext, LineDecoder, RecordHandler } from "./decoder.js";
-import { PartialPieces } from "./partial-merge.js";
+import { PARTIAL_ATTRIBUTES, PartialPieces } from "./partial-merge.js";
 
 /** One docker json-file line: {"log":"...\n","stream":"stdout","time":"..."}. */
 export interface DockerLine {
@@ -75,11 +75,24 @@ export class DockerDecoder implements LineDecoder {
   }
 
   flush(out: RecordHandler): void {
+    this.emitHeld(out, undefined);
+  }
+
+  heldBytes(): number {
+    return this.stdout.bytes + this.stderr.bytes + this.other.bytes;
+  }
+
+  flushHeldPieces(out: RecordHandler): number {
+    return this.emitHeld(out, PARTIAL_ATTRIBUTES);
+  }
+
+  private emitHeld(out: RecordHandler, attributes: Readonly<Record<string, string>> | undefined): number {
     const held = [this.stdout, this.stderr, this.other].filter((p) => !p.empty).sort((a, b) => a.start - b.start);
     for (const pieces of held) {
       const start = pieces.start;
       const merged = pieces.take();
-      out(makeRecord(merged.time, pieces.stream, merged.parts.join(""), this.ctx.origin, merged.truncated), start);
+      out(makeRecord(merged.time, pieces.stream, merged.parts.join(""), this.ctx.origin, merged.truncated, attributes), start);
     }
+    return held.length;
   }
 }

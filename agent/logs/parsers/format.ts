@@ -49,4 +49,12 @@ class AutoDecoder implements LineDecoder {
   flush(out: RecordHandler): void {
     this.inner?.flush(out);
   }
+
+  heldBytes(): number {
+    return this.inner?.heldBytes?.() ?? 0;
+  }
+
+  flushHeldPieces(out: RecordHandler): number {
+    return this.inner?.flushHeldPieces?.(out) ?? 0;
+  }
 }

@@ -103,6 +103,16 @@ export class MultilineDecoder implements LineDecoder {
     return n;
   }
 
+  heldBytes(): number {
+    let n = this.inner.heldBytes?.() ?? 0;
+    for (const a of this.assemblies.values()) if (a.first !== undefined) n += a.bytes;
+    return n;
+  }
+
+  flushHeldPieces(out: RecordHandler): number {
+    return this.inner.flushHeldPieces?.((record, start) => this.push(record, start, out)) ?? 0;
+  }
+
   flush(out: RecordHandler): void {
     this.inner.flush((record, start) => this.push(record, start, out));
     for (const a of this.sortedAssemblies()) if (a.first !== undefined) this.emit(a, out);

@@ -1,5 +1,8 @@
 import type { LogStream } from "../record.js";
 
+/** Attributes of a record emitted from partial pieces whose final piece never came (idle flush). */
+export const PARTIAL_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({ partial: "true" });
+
 /**
  * Pieces of one logical line that a container runtime split (CRI `P` lines, docker json-file
  * 16 KiB pieces), held per stream until the final piece arrives. The merged size is capped:
@@ -19,6 +22,11 @@ export class PartialPieces<T> {
     readonly stream: LogStream,
     private readonly cap: number,
   ) {}
+
+  /** Units (bytes or UTF-16 units) held. */
+  get bytes(): number {
+    return this.size;
+  }
 
   get empty(): boolean {
     return this.start === Infinity;

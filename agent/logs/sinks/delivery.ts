@@ -13,6 +13,8 @@ interface LaneState {
   attempt: number;
   lastError?: string;
   nextAttemptAt?: number;
+  /** Records of the batch being delivered that went to the dead-letter file (not counted as sent). */
+  deadLettered?: number;
 }
 
 /**
@@ -46,7 +48,10 @@ class DeliveryLane {
   private push(batch: Batch): void {
     this.queue.push(batch);
     this.prepareNext();
-    this.running ??= this.run().finally(() => (this.running = undefined));
+    // A rejection here must never go unhandled (it would crash the agent): log it instead.
+    this.running ??= this.run()
+      .catch((err: unknown) => this.delivery.laneFailed(err))
+      .finally(() => (this.running = undefined));
   }
 
   /** Encodes (and compresses) the batch after the one in flight, so the two overlap. */
@@ -59,10 +64,11 @@ class DeliveryLane {
     while (this.queue.length > 0 && !this.delivery.aborted) {
       const batch = this.queue[0];
       this.prepareNext();
+      this.state.deadLettered = 0;
       const delivered = await this.delivery.deliver(batch, this.state);
       if (!delivered) return;
       this.queue.shift();
-      this.delivery.done(batch);
+      this.delivery.done(batch, this.state.deadLettered);
     }
   }
 
@@ -246,6 +252,7 @@ export class Delivery {
       try {
         await deadLetter.write(batch.records, { sink: this.sinkName, reason: why.reason, status: why.status, detail: why.detail });
         metrics.deadLettered.inc({ sink: this.sinkName, reason: why.reason }, batch.records.length);
+        state.deadLettered = (state.deadLettered ?? 0) + batch.records.length;
         this.opts.logger.warn(
           { sink: this.sinkName, reason: why.reason, status: why.status, records: batch.records.length, file: deadLetter.file },
           "records rejected permanently by the sink; written to the dead-letter file",
@@ -265,11 +272,23 @@ export class Delivery {
     }
   }
 
-  /** A batch left the lane delivered (or dead-lettered): settle its tickets and free its bytes. */
-  done(batch: Batch): void {
+  /**
+   * A batch left the lane delivered (or dead-lettered): settle its tickets and free its bytes.
+   * `deadLettered` of its records went to the dead-letter file: counted there, not as sent.
+   */
+  done(batch: Batch, deadLettered = 0): void {
     batch.settle();
     this.opts.budget.release(batch.bytes);
-    this.opts.metrics.recordsSent.inc({ sink: this.sinkName }, batch.records.length);
+    const sent = batch.records.length - deadLettered;
+    if (sent > 0) this.opts.metrics.recordsSent.inc({ sink: this.sinkName }, sent);
+  }
+
+  /** A lane's run failed unexpectedly: logged (never an unhandled rejection); the next batch restarts it. */
+  laneFailed(err: unknown): void {
+    this.opts.logger.error(
+      { sink: this.sinkName, err: err instanceof Error ? err.message : String(err) },
+      "log delivery lane failed unexpectedly",
+    );
   }
 
   private logFailure(result: Exclude<DeliveryResult, { kind: "ok" }>, batch: Batch, attempt: number): void {

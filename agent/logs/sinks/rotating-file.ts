@@ -10,6 +10,8 @@ import { ensureDir } from "../ensure-dir.js";
 export class RotatingFileWriter {
   private handle: fs.FileHandle | undefined;
   private size = 0;
+  /** Set when cutting back a failed write failed too: done before the next write appends. */
+  private truncateTo: number | undefined;
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
@@ -32,15 +34,35 @@ export class RotatingFileWriter {
 
   private async writeNow(data: Buffer): Promise<void> {
     if (this.handle === undefined) await this.open();
+    if (this.truncateTo !== undefined) await this.truncateBack(this.truncateTo);
     if (this.size > 0 && this.size + data.length > this.maxBytes) await this.rotate();
     const handle = this.handle as fs.FileHandle;
-    let written = 0;
-    while (written < data.length) {
-      const { bytesWritten } = await handle.write(data, written, data.length - written);
-      written += bytesWritten;
+    const start = this.size;
+    try {
+      let written = 0;
+      while (written < data.length) {
+        const { bytesWritten } = await handle.write(data, written, data.length - written);
+        written += bytesWritten;
+      }
+      this.size += data.length;
+      await handle.datasync();
+    } catch (err) {
+      // A write that failed part-way (ENOSPC, EIO) leaves a torn NDJSON line; the batch is
+      // retried whole, so cut the file back to where this write began. If even that fails, the
+      // next write tries again before appending anything.
+      this.size = start;
+      this.truncateTo = start;
+      await this.truncateBack(start).catch(() => undefined);
+      throw err;
     }
-    this.size += data.length;
+  }
+
+  private async truncateBack(size: number): Promise<void> {
+    const handle = this.handle as fs.FileHandle;
+    await handle.truncate(size);
     await handle.datasync();
+    this.size = size;
+    this.truncateTo = undefined;
   }
 
   private async rotate(): Promise<void> {
@@ -54,11 +76,23 @@ export class RotatingFileWriter {
     }
     await fs.rename(this.file, `${this.file}.1`);
     await this.open();
+    // Make the renames and the new file durable: without it a crash can bring back the old
+    // names, and data acknowledged after the rotation could end up in a file that vanishes.
+    await syncDir(path.dirname(this.file));
   }
 
   async close(): Promise<void> {
     await this.chain;
     await this.handle?.close();
     this.handle = undefined;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }

@@ -14,6 +14,8 @@ import type { FileSourceSpec, TailSettings } from "./file-source-spec.js";
 import type { FileTailer, TailerDeps } from "./file-tailer.js";
 import { PathStatCache } from "./path-stat-cache.js";
 import { findRenamedFile } from "./renamed-file-finder.js";
+import { globToRegExp } from "./glob.js";
+import type { FileCheckpoint } from "../checkpoint.js";
 import { filesStatus, updateFileGauges } from "./file-tail-report.js";
 
 export interface FileTailManagerDeps {
@@ -49,6 +51,14 @@ export class FileTailManager {
   private readonly readBuf: Buffer;
   private readonly opener: FileOpener;
   private readonly startAtSources = new Set<string>();
+  /** Include globs per source, to tell whether a checkpointed path is still configured. */
+  private readonly includeRes: Map<string, RegExp[]>;
+  /**
+   * Checkpoints found at start that no tailer owns yet: left to the scan while the file is still
+   * at its checkpointed path, drained when found renamed (as slots allow), dropped otherwise.
+   */
+  private pendingRecovery: FileCheckpoint[] = [];
+  private recovering = false;
   private timers: NodeJS.Timeout[] = [];
   private scanning?: Promise<void>;
   private rescanWanted = false;
@@ -65,11 +75,13 @@ export class FileTailManager {
     private readonly deps: FileTailManagerDeps,
   ) {
     this.readBuf = Buffer.allocUnsafe(settings.readBufferBytes);
+    this.includeRes = new Map(specs.map((s) => [s.name, s.include.map((p) => globToRegExp(path.normalize(p)))]));
     this.discovery = new FileDiscovery(specs, deps.logger, deps.metrics, (dir, file, kind) => this.onWatchEvent(dir, file, kind));
     const tailerDeps: TailerDeps = {
       metrics: deps.metrics,
       logger: deps.logger,
       settings,
+      budget: deps.budget,
       submit: deps.submit,
       commit: (t, offset) => this.commit(t, offset),
     };
@@ -81,7 +93,8 @@ export class FileTailManager {
     await this.scan();
     this.startAtSources.clear();
     for (const spec of this.specs) this.deps.checkpoints.markSourceKnown(spec.name);
-    await this.recoverRenamed();
+    this.pendingRecovery = [...this.deps.checkpoints.allFiles()].filter((cp) => !this.tailers.has(identityKey(cp.dev, cp.ino)));
+    this.waiting += await this.recoverRenamed();
     const every = (ms: number, fn: () => void) => {
       const t = setInterval(fn, ms);
       t.unref();
@@ -189,6 +202,7 @@ export class FileTailManager {
     }
     await mapConcurrently(fresh, ([file, spec]) => this.openNew(file, spec));
     await this.detectRotations(seen);
+    waiting += await this.recoverRenamed();
     this.waiting = waiting;
     if (waiting > 0) this.closeIdle(waiting);
     const dirs = new Set(directories);
@@ -253,20 +267,61 @@ export class FileTailManager {
 
   /**
    * After a restart: checkpointed files that no glob path names any more were rotated while
-   * nodetap was down. Find them by identity next to their old name and drain them.
+   * nodetap was down. Find them by identity next to their old name and drain them, within the
+   * open-file bounds (the rest waits for the next scan). A file still at its checkpointed path
+   * is the scan's (it may be waiting for a slot); a checkpoint whose path no source's globs
+   * match any more (source removed, path excluded) is dropped. Returns the files left waiting.
    */
-  private async recoverRenamed(): Promise<void> {
-    const specs = new Map(this.specs.map((s) => [s.name, s]));
-    for (const cp of [...this.deps.checkpoints.allFiles()]) {
-      if (this.tailers.has(identityKey(cp.dev, cp.ino))) continue;
-      const spec = specs.get(cp.source);
-      const renamed = spec === undefined ? undefined : await findRenamedFile(path.dirname(cp.path), cp.dev, cp.ino);
-      if (renamed === undefined || spec === undefined || !(await this.openNew(renamed, spec, true))) {
-        this.deps.checkpoints.removeFile(cp.dev, cp.ino);
-        continue;
+  private async recoverRenamed(): Promise<number> {
+    if (this.pendingRecovery.length === 0 || this.recovering) return 0;
+    this.recovering = true;
+    try {
+      const specs = new Map(this.specs.map((s) => [s.name, s]));
+      const open = this.countOpen();
+      const later: FileCheckpoint[] = [];
+      let waiting = 0;
+      for (const cp of this.pendingRecovery) {
+        if (this.tailers.has(identityKey(cp.dev, cp.ino))) continue; // the scan found it
+        if (this.stopping) {
+          later.push(cp);
+          continue;
+        }
+        const spec = specs.get(cp.source);
+        if (spec === undefined || !this.stillConfigured(spec, cp.path)) {
+          this.deps.checkpoints.removeFile(cp.dev, cp.ino);
+          this.deps.logger.info({ file: cp.path, source: cp.source }, "dropping the checkpoint of a file no source includes any more");
+          continue;
+        }
+        const st = await fs.stat(cp.path, { bigint: true }).catch(() => undefined);
+        if (st !== undefined && identityKey(st.dev, st.ino) === identityKey(cp.dev, cp.ino)) {
+          later.push(cp); // not renamed: the scan opens it (when a slot is free)
+          continue;
+        }
+        if (open.total >= this.settings.maxOpenFiles || open.draining >= this.settings.maxOpenRotatedFiles) {
+          later.push(cp);
+          waiting++;
+          continue;
+        }
+        const renamed = await findRenamedFile(path.dirname(cp.path), cp.dev, cp.ino);
+        if (renamed === undefined || !(await this.openNew(renamed, spec, true))) {
+          this.deps.checkpoints.removeFile(cp.dev, cp.ino);
+          continue;
+        }
+        open.total++;
+        open.draining++;
+        this.deps.logger.info({ file: renamed, was: cp.path, offset: cp.offset }, "draining a file rotated while nodetap was down");
       }
-      this.deps.logger.info({ file: renamed, was: cp.path, offset: cp.offset }, "draining a file rotated while nodetap was down");
+      this.pendingRecovery = later;
+      return waiting;
+    } finally {
+      this.recovering = false;
     }
+  }
+
+  /** Whether `file` is still named by one of the source's include globs and not excluded. */
+  private stillConfigured(spec: FileSourceSpec, file: string): boolean {
+    if (spec.exclude.matches(file)) return false;
+    return (this.includeRes.get(spec.name) ?? []).some((re) => re.test(file));
   }
 
   private commit(t: FileTailer, offset: number): void {

@@ -1,6 +1,7 @@
 import type { FileHandle } from "node:fs/promises";
 import type { Logger } from "pino";
 import { AckTracker, type AckTicket } from "../ack-tracker.js";
+import type { InFlightBudget } from "../in-flight-budget.js";
 import type { LogMetrics } from "../metrics.js";
 import type { LogOrigin, LogRecord } from "../record.js";
 import { nowRfc3339 } from "../time.js";
@@ -22,6 +23,8 @@ export interface TailerDeps {
   readonly metrics: LogMetrics;
   readonly logger: Logger;
   readonly settings: TailSettings;
+  /** Bytes held in memory (line carry, partial pieces, multiline assemblies) are counted here. */
+  readonly budget: InFlightBudget;
   /** Hands records (in file order) to the pipeline; the ticket is settled as they are acknowledged. */
   submit(records: LogRecord[], ticket: AckTicket<number>, lane: string): void;
   /** An offset of the current file generation is committed (all records before it acknowledged). */
@@ -61,6 +64,8 @@ export class FileTailer {
   private lines = 0;
   private truncatedLines = 0;
   private invalidLines = 0;
+  /** Bytes the splitter and decoder hold, as last counted in the budget. */
+  private heldCounted = 0;
 
   constructor(
     readonly key: string,
@@ -200,7 +205,10 @@ export class FileTailer {
     this.lines = this.truncatedLines = this.invalidLines = 0;
     const position = Math.min(this.splitter.safeOffset, this.decoder.pendingStart());
     const records = this.batch;
-    if (records.length === 0 && position === this.lastIssued) return;
+    if (records.length === 0 && position === this.lastIssued) {
+      this.countHeld();
+      return;
+    }
     this.batch = [];
     this.lastIssued = position;
     const ticket = this.tracker.issue(position, records.length);
@@ -208,6 +216,16 @@ export class FileTailer {
       m.recordsEmitted.inc({ source }, records.length);
       this.deps.submit(records, ticket, this.key);
     }
+    this.countHeld();
+  }
+
+  /** Brings the budget's count of what this file holds in memory up to date. */
+  private countHeld(): void {
+    const held = this.splitter.carriedBytes + (this.decoder.heldBytes?.() ?? 0);
+    const delta = held - this.heldCounted;
+    this.heldCounted = held;
+    if (delta > 0) this.deps.budget.addHeld(delta);
+    else if (delta < 0) this.deps.budget.releaseHeld(-delta);
   }
 
   /** Called at the end of the data: flushes a last line or held records when their time has come. */
@@ -224,9 +242,18 @@ export class FileTailer {
     if (idleFor >= this.deps.settings.rotateWaitMs) this.finishRotated();
   }
 
-  /** Time-based work without I/O: multiline records whose flushAfter passed. */
+  /**
+   * Time-based work without I/O: multiline records whose flushAfter passed, and runtime partial
+   * pieces (CRI `P`, docker) of an active file idle for partialLineFlushAfter. A container killed
+   * mid-line never writes the final piece; held, the pieces would pin memory and the checkpoint.
+   */
   flushExpired(now: number): void {
-    if (this.decoder instanceof MultilineDecoder && this.decoder.holding && this.decoder.flushExpired(now, this.collect) > 0) this.emit();
+    let emitted = 0;
+    if (this.state === "active" && now - this.lastGrowthAt >= this.deps.settings.partialLineFlushAfterMs) {
+      emitted += this.decoder.flushHeldPieces?.(this.collect) ?? 0;
+    }
+    if (this.decoder instanceof MultilineDecoder && this.decoder.holding) emitted += this.decoder.flushExpired(now, this.collect);
+    if (emitted > 0) this.emit();
   }
 
   get holdsPartialData(): boolean {
@@ -304,6 +331,11 @@ export class FileTailer {
     const handle = this.handle;
     this.handle = undefined;
     this.state = "closed";
+    if (this.heldCounted > 0) {
+      // A closed file's leftovers (at shutdown) are no longer read: stop counting them.
+      this.deps.budget.releaseHeld(this.heldCounted);
+      this.heldCounted = 0;
+    }
     if (handle) await handle.close().catch(() => undefined);
   }
 

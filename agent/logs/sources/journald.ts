@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import type { LogsConfig } from "../../config/sections/logs.js";
 import { AckTracker, type AckTicket } from "../ack-tracker.js";
+import { settlesBy } from "../deadline.js";
 import type { CheckpointStore } from "../checkpoint.js";
 import type { InFlightBudget } from "../in-flight-budget.js";
 import type { LogMetrics } from "../metrics.js";
@@ -25,6 +26,9 @@ const ATTRIBUTE_FIELDS: ReadonlyArray<[string, string]> = [
   ["hostname", "_HOSTNAME"],
   ["transport", "_TRANSPORT"],
 ];
+
+/** After SIGKILL, how long stop() waits for the exit to be reported. */
+const KILL_WAIT_MS = 1000;
 
 export interface JournaldDeps {
   readonly metrics: LogMetrics;
@@ -171,13 +175,18 @@ export class JournaldSource {
     this.restartDelay = Math.min(RESTART_MAX_MS, this.restartDelay * 2);
   }
 
-  async stop(): Promise<void> {
+  /** Stops journalctl: SIGTERM, then SIGKILL if it has not exited by `deadlineAt` (ms since epoch). */
+  async stop(deadlineAt = Infinity): Promise<void> {
     this.stopping = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
-      await this.exited;
+      const exited = this.exited ?? Promise.resolve();
+      if (await settlesBy(exited, deadlineAt)) return;
+      this.deps.logger.warn({ pid: child.pid }, "journalctl did not exit on SIGTERM by the shutdown deadline; killing it");
+      child.kill("SIGKILL");
+      await settlesBy(exited, Date.now() + KILL_WAIT_MS);
     }
   }
 

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CHECKPOINT_FILE, CheckpointStore } from "../../../agent/logs/checkpoint.js";
 import { counterValue, newMetrics, silentLogger } from "./helpers.js";
@@ -50,6 +51,42 @@ describe("CheckpointStore", () => {
     expect(s.fileCount).toBe(0);
     expect(fs.readdirSync(dir).some((f) => f.startsWith(`${CHECKPOINT_FILE}.corrupt-`))).toBe(true);
     expect(await counterValue(registry, "nodetap_log_checkpoint_errors_total", { op: "load" })).toBe(1);
+  });
+
+  it.each([
+    ["unparsable", '{"version":1,"fi'],
+    ["an unknown version", JSON.stringify({ version: 2, sources: ["host"], files: [], cursors: {} })],
+    ["a bad entry after known sources", JSON.stringify({ version: 1, sources: ["pods"], files: [{ dev: 1 }], cursors: {} })],
+  ])("recovers from %s: every source is known (reads from the beginning), warning names the file", async (_name, text) => {
+    const file = path.join(dir, CHECKPOINT_FILE);
+    fs.writeFileSync(file, text);
+    const { metrics } = newMetrics();
+    const warnings: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: "warn" }, { write: (line: string) => void warnings.push(JSON.parse(line) as Record<string, unknown>) });
+    const s = await CheckpointStore.open(dir, logger, metrics);
+    expect(s.recovered).toBe(true);
+    expect(s.firstStart).toBe(false);
+    // Sources that were never recorded (or whose record is lost) must not start at the end.
+    expect(s.sourceKnown("host")).toBe(true);
+    expect(s.sourceKnown("journald")).toBe(true);
+    expect(s.sourceKnown("pods")).toBe(true);
+    expect(s.fileCount).toBe(0);
+    const kept = fs.readdirSync(dir).filter((f) => f.startsWith(`${CHECKPOINT_FILE}.corrupt-`));
+    expect(kept).toHaveLength(1);
+    expect(fs.readFileSync(path.join(dir, kept[0]!), "utf8")).toBe(text);
+    const warning = warnings.find((w) => w.level === 40 && w.file === file);
+    expect(warning?.reason).toEqual(expect.any(String));
+    expect(warning?.kept).toBe(path.join(dir, kept[0]!));
+  });
+
+  it("a healthy file is not a recovery: unknown sources stay unknown", async () => {
+    const { metrics } = newMetrics();
+    const a = await CheckpointStore.open(dir, silentLogger, metrics);
+    a.markSourceKnown("pods");
+    await a.flush();
+    const b = await CheckpointStore.open(dir, silentLogger, metrics);
+    expect(b.recovered).toBe(false);
+    expect(b.sourceKnown("host")).toBe(false);
   });
 
   it("a failed write is counted and retried on the next flush", async () => {

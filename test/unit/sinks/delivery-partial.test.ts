@@ -102,7 +102,8 @@ describe("Delivery with per-record results", () => {
     expect(await counterValue(registry, "nodetap_log_sink_record_outcomes_total", { outcome: "already_stored" })).toBe(1);
     expect(await counterValue(registry, "nodetap_log_send_retries_total", { reason: "items_429" })).toBe(2);
     expect(await counterValue(registry, "nodetap_log_dead_letter_records_total", { reason: "item_400" })).toBe(1);
-    expect(await counterValue(registry, "nodetap_log_records_sent_total")).toBe(5);
+    // The dead-lettered record ("c") counts only as dead-lettered, not as sent.
+    expect(await counterValue(registry, "nodetap_log_records_sent_total")).toBe(4);
   });
 
   it("does not acknowledge while records of the batch are still being retried", async () => {

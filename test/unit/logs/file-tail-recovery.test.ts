@@ -1,0 +1,116 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { defaultsOf } from "../../../agent/config/schema.js";
+import { logsSchema, type LogsConfig } from "../../../agent/config/sections/logs.js";
+import { CheckpointStore } from "../../../agent/logs/checkpoint.js";
+import { InFlightBudget } from "../../../agent/logs/in-flight-budget.js";
+import type { LogRecord } from "../../../agent/logs/record.js";
+import { fileSourceSpecs, tailSettingsFrom } from "../../../agent/logs/sources/file-source-spec.js";
+import { FileTailManager } from "../../../agent/logs/sources/file-tail-manager.js";
+import { newMetrics, silentLogger } from "./helpers.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Restart recovery of checkpointed files (FileTailManager.recoverRenamed). */
+describe("FileTailManager restart recovery", () => {
+  let dir: string;
+  let logDir: string;
+  let stateDir: string;
+  let managers: FileTailManager[] = [];
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-recover-"));
+    logDir = path.join(dir, "logs");
+    stateDir = path.join(dir, "state");
+    fs.mkdirSync(logDir);
+    fs.mkdirSync(stateDir);
+  });
+  afterEach(async () => {
+    for (const m of managers) {
+      await m.stop();
+      await m.closeAll();
+    }
+    managers = [];
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  function config(patch: (c: LogsConfig) => void): LogsConfig {
+    const c = defaultsOf(logsSchema);
+    c.sources.pods.enabled = false;
+    c.sources.host.enabled = false;
+    c.sources.files.include = [`${logDir}/*.log`];
+    c.tail.scanInterval = 0.05;
+    c.tail.pollInterval = 0.05;
+    c.tail.idleCloseAfter = 3600;
+    patch(c);
+    return c;
+  }
+
+  /** Runs a manager over `cfg` until `settleMs` passed; every record is acknowledged at once. */
+  async function run(cfg: LogsConfig, settleMs = 300) {
+    const { metrics } = newMetrics();
+    const checkpoints = await CheckpointStore.open(stateDir, silentLogger, metrics);
+    const records: LogRecord[] = [];
+    const manager = new FileTailManager(fileSourceSpecs(cfg), tailSettingsFrom(cfg), {
+      metrics,
+      logger: silentLogger,
+      checkpoints,
+      budget: new InFlightBudget(1 << 20, metrics),
+      nodeName: "n",
+      submit: (rs, ticket) => {
+        records.push(...rs);
+        ticket.ack(rs.length);
+      },
+    });
+    managers.push(manager);
+    await manager.start();
+    await sleep(settleMs);
+    const status = manager.status() as { filesOpen: number; files: Array<{ path?: string; state?: string }> };
+    await manager.stop();
+    await manager.closeAll();
+    managers = managers.filter((m) => m !== manager);
+    await checkpoints.flush(true);
+    return { records, status, checkpoints };
+  }
+
+  const write = (name: string, text: string) => fs.writeFileSync(path.join(logDir, name), text);
+  const append = (name: string, text: string) => fs.appendFileSync(path.join(logDir, name), text);
+  const messages = (rs: LogRecord[]) => rs.map((r) => r.message).sort();
+
+  it("does not open checkpointed files still at their path past maxOpenFiles (the scan owns them)", async () => {
+    write("a.log", "a1\n");
+    write("b.log", "b1\n");
+    const first = await run(config(() => undefined));
+    expect(messages(first.records)).toEqual(["a1", "b1"]);
+    append("a.log", "a2\n");
+    append("b.log", "b2\n");
+    const second = await run(config((c) => (c.tail.maxOpenFiles = 1)));
+    expect(second.status.filesOpen).toBe(1);
+    expect(second.records).toHaveLength(1);
+    // The file left waiting keeps its checkpoint: nothing is lost or re-read later.
+    expect(second.checkpoints.fileCount).toBe(2);
+    const third = await run(config(() => undefined));
+    expect(messages([...second.records, ...third.records])).toEqual(["a2", "b2"]);
+  });
+
+  it("drops the checkpoint of a file the config now excludes instead of draining it", async () => {
+    write("a.log", "a1\n");
+    write("skip.log", "s1\n");
+    await run(config(() => undefined));
+    append("skip.log", "s2\n");
+    const second = await run(config((c) => (c.sources.files.exclude = ["skip.log"])));
+    expect(second.records).toEqual([]);
+    expect([...second.checkpoints.allFiles()].map((cp) => path.basename(cp.path))).toEqual(["a.log"]);
+  });
+
+  it("still drains a checkpointed file renamed while nodetap was down", async () => {
+    write("app.log", "l1\n");
+    await run(config(() => undefined));
+    append("app.log", "l2\n");
+    fs.renameSync(path.join(logDir, "app.log"), path.join(logDir, "app.log.1"));
+    write("app.log", "n1\n");
+    const second = await run(config(() => undefined));
+    expect(messages(second.records)).toEqual(["l2", "n1"]);
+  });
+});
