@@ -3,7 +3,7 @@ import path from "node:path";
 import { isMissing } from "../../host/read.js";
 import { compileGoRegex } from "../../config/values.js";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
-import { readSysfsAttribute } from "../sysfs-attribute.js";
+import { AttributeReaderWorker } from "../../host/attribute-reader-worker.js";
 import { counter, gauge, type MetricDesc, type MetricSink } from "../model.js";
 import { parseIntAutoBase } from "../parsers/auto-base-int.js";
 
@@ -110,23 +110,37 @@ export function emitNetClassIface(out: MetricSink, device: string, iface: NetCla
 export const collector: CollectorDefinition = {
   name: "netclass",
   defaultEnabled: true,
+  offThread: true,
   create({ paths, config }) {
     const options = config.collectors.netclass;
     const ignoredDevices = compileGoRegex(options.ignoredDevices);
     const netClassDir = paths.sys("class", "net");
+    const reader = new AttributeReaderWorker();
     return {
       name: "netclass",
-      update(out) {
+      async update(out) {
         const devices = listNetDevices(netClassDir);
         if (devices === undefined) return;
+        const wanted: Array<{ device: string; files: string[] }> = [];
         for (const device of devices) {
           if (ignoredDevices.test(device)) continue;
-          const raw = readDeviceAttributes(path.join(netClassDir, device));
+          const files = attributeFilesOf(path.join(netClassDir, device));
           // The device went away between listing and reading: nothing to report for it.
-          if (raw === undefined) continue;
+          if (files !== undefined) wanted.push({ device, files });
+        }
+        const reads = await reader.read(wanted.flatMap(({ device, files }) => files.map((f) => path.join(netClassDir, device, f))));
+        let next = 0;
+        for (const { device, files } of wanted) {
+          const raw: Partial<Record<NetClassAttributeFile, string>> = {};
+          for (const file of files) {
+            // Files the kernel refuses to read (EINVAL for the speed of a down link, EOPNOTSUPP) are left out, as procfs does.
+            const value = reads[next++].text;
+            if (value !== undefined) raw[file as NetClassAttributeFile] = value.trim();
+          }
           emitNetClassIface(out, device, parseNetClassIface(raw), options.ignoreInvalidSpeed);
         }
       },
+      close: () => reader.close(),
     };
   },
 };
@@ -148,11 +162,10 @@ function listNetDevices(dir: string): string[] | undefined {
 }
 
 /**
- * Reads the attribute files the collector uses, only those present as regular files (as procfs
- * does: symlinks such as `device` and directories are not attributes). Files the kernel refuses
- * to read (EINVAL for the speed of a down link, EOPNOTSUPP) are left out, as procfs ignores them.
+ * The attribute files the collector uses that the device has, as regular files (as procfs does:
+ * symlinks such as `device` and directories are not attributes); undefined when the device is gone.
  */
-function readDeviceAttributes(deviceDir: string): Partial<Record<NetClassAttributeFile, string>> | undefined {
+function attributeFilesOf(deviceDir: string): string[] | undefined {
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(deviceDir, { withFileTypes: true });
@@ -160,11 +173,5 @@ function readDeviceAttributes(deviceDir: string): Partial<Record<NetClassAttribu
     if (isMissing(err)) return undefined;
     throw new CollectorError(`${deviceDir}: ${(err as Error).message}`, { cause: err });
   }
-  const raw: Partial<Record<NetClassAttributeFile, string>> = {};
-  for (const entry of entries) {
-    if (!entry.isFile() || !NETCLASS_ATTRIBUTE_FILES.has(entry.name)) continue;
-    const value = readSysfsAttribute(path.join(deviceDir, entry.name)).text;
-    if (value !== undefined) raw[entry.name as NetClassAttributeFile] = value.trim();
-  }
-  return raw;
+  return entries.filter((entry) => entry.isFile() && NETCLASS_ATTRIBUTE_FILES.has(entry.name)).map((entry) => entry.name);
 }

@@ -205,7 +205,31 @@ describe("Elasticsearch sink against OpenSearch (real server)", { timeout: 120_0
     const docs = await os.documents("logs-nodetap-restart");
     const ledger = new SequenceLedger(written + 10);
     for (const d of docs) ledger.add(d._source.message as string);
-    expect(ledger.missing("w1", written)).toEqual([]);
+    const missing = ledger.missing("w1", written);
+    if (missing.length > 0) {
+      // Say where the missing lines went, so a failure is diagnosable.
+      const deadLetters = readDeadLetters(dir).map((d) => d.deadLetter);
+      const odd = docs
+        .map((d) => String(d._source.message))
+        .filter((m) => !/^w=w1 g=\d+ s=\d+ x*$/.test(m))
+        .slice(0, 5);
+      console.log(
+        "missing",
+        missing.length,
+        missing.slice(0, 5),
+        "docs",
+        docs.length,
+        "written",
+        written,
+        "odd",
+        JSON.stringify(odd).slice(0, 600),
+        "dead letters",
+        deadLetters.length,
+        JSON.stringify(deadLetters.slice(0, 3)),
+        JSON.stringify(agent.logs.filter((l) => (l as { level?: number }).level !== 30).slice(-15)),
+      );
+    }
+    expect(missing).toEqual([]);
     expect(docs).toHaveLength(written); // no duplicates either: same record, same id
     const m = await agent.metrics();
     const retries = metricValue(m, "nodetap_log_send_retries_total", { sink: "elasticsearch" });

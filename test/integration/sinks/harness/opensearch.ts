@@ -78,18 +78,18 @@ export class OpenSearch {
     return JSON.parse(text) as T;
   }
 
-  /** All documents of `index` (refreshed first; at most 10000, the default result window). */
+  /** All documents of `index` (refreshed first), paged with the scroll API past the 10000-hit result window. */
   async documents(index: string): Promise<Array<{ _id: string; _index: string; _source: Record<string, unknown> }>> {
+    type Page = { _scroll_id: string; hits: { hits: Array<{ _id: string; _index: string; _source: Record<string, unknown> }> } };
     await this.request("POST", `/${index}/_refresh`);
-    const res = await this.request<{ hits: { hits: Array<{ _id: string; _index: string; _source: Record<string, unknown> }> } }>(
-      "POST",
-      `/${index}/_search`,
-      {
-        size: 10000,
-        query: { match_all: {} },
-      },
-    );
-    return res.hits.hits;
+    let page = await this.request<Page>("POST", `/${index}/_search?scroll=1m`, { size: 5000, sort: ["_doc"], query: { match_all: {} } });
+    const all = [...page.hits.hits];
+    while (page.hits.hits.length > 0) {
+      page = await this.request<Page>("POST", "/_search/scroll", { scroll: "1m", scroll_id: page._scroll_id });
+      all.push(...page.hits.hits);
+    }
+    await this.request("DELETE", "/_search/scroll", { scroll_id: page._scroll_id }).catch(() => undefined);
+    return all;
   }
 
   async count(index: string): Promise<number> {
