@@ -1,3 +1,4 @@
+import { outcomeOfStatus } from "./http-outcome.js";
 import crypto from "node:crypto";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
@@ -6,7 +7,6 @@ import { ConfigError } from "../../config/errors.js";
 import type { LogOrigin, LogRecord } from "../record.js";
 import { HttpPoster } from "./http-post.js";
 import type { ElasticsearchSinkConfig } from "./network-sink-config.js";
-import { parseRetryAfter } from "./retry-policy.js";
 import type { DeliveryResult, ItemRejection, RecordEncoder, RecordNote, SinkDefinition, Transport } from "./sink.js";
 
 const gzip = promisify(zlib.gzip);
@@ -195,20 +195,7 @@ export function bulkOutcome(body: Buffer, records: number): DeliveryResult {
 /** Whole-request answers: 429/5xx temporary (Retry-After honoured); 413 too large (the delivery halves the batch); other statuses permanent. */
 export function bulkRequestOutcome(status: number, retryAfter: string | undefined, detail: string): DeliveryResult | undefined {
   if (status >= 200 && status < 300) return undefined;
-  if (status === 429 || status >= 500) {
-    return {
-      kind: "retry",
-      reason: status === 429 ? "status_429" : "status_5xx",
-      retryAfterMs: parseRetryAfter(retryAfter),
-      detail: detail || `HTTP ${status}`,
-    };
-  }
-  return {
-    kind: "reject",
-    reason: status >= 400 && status < 500 ? `status_${status}` : `status_${Math.floor(status / 100)}xx`,
-    status,
-    detail: detail || `HTTP ${status}`,
-  };
+  return outcomeOfStatus(status, retryAfter, detail, (s) => s === 429 || s >= 500);
 }
 
 export class ElasticsearchTransport implements Transport {

@@ -1,14 +1,23 @@
 import type { DeliveryResult } from "./sink.js";
 import { parseRetryAfter } from "./retry-policy.js";
 
+/** The generic HTTP sink's temporary statuses: 408, 429 and 5xx. */
+export const retryableHttpStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500;
+
 /**
- * Maps an HTTP status to an outcome: 2xx accepted; 408, 429 and 5xx temporary (Retry-After
- * honoured); any other status permanent, so the batch goes to the dead-letter file instead of
- * blocking the pipeline forever.
+ * Maps an HTTP status to an outcome: 2xx accepted; statuses `retryable` says are temporary are
+ * retried (Retry-After honoured); any other status permanent, so the batch goes to the
+ * dead-letter file instead of blocking the pipeline forever. Each sink passes the statuses its
+ * API documents as temporary (Loki: 429 and 5xx; OTLP: 429, 502, 503, 504).
  */
-export function outcomeOfStatus(status: number, retryAfter: string | undefined, detail?: string): DeliveryResult {
+export function outcomeOfStatus(
+  status: number,
+  retryAfter: string | undefined,
+  detail?: string,
+  retryable: (status: number) => boolean = retryableHttpStatus,
+): DeliveryResult {
   if (status >= 200 && status < 300) return { kind: "ok" };
-  if (status === 408 || status === 429 || status >= 500) {
+  if (retryable(status)) {
     return {
       kind: "retry",
       reason: status >= 500 ? "status_5xx" : `status_${status}`,

@@ -1,3 +1,4 @@
+import { outcomeOfStatus } from "./http-outcome.js";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
 import type { Logger } from "pino";
@@ -10,7 +11,6 @@ import { NanoTime, ProtoWriter, lenFieldSize, varintSize } from "./protobuf.js";
 import { ALL_FIELDS, originFields, type RecordField } from "./record-fields.js";
 import { resolveSecretValues } from "./secrets.js";
 import type { DeliveryResult, RecordEncoder, SinkDefinition, Transport } from "./sink.js";
-import { parseRetryAfter } from "./retry-policy.js";
 
 const gzip = promisify(zlib.gzip);
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -236,21 +236,7 @@ function sortGroup(g: Group): void {
  * batch to isolate it, see SinkDefinition.splitRejected).
  */
 export function lokiOutcome(status: number, retryAfter: string | undefined, detail: string): DeliveryResult {
-  if (status >= 200 && status < 300) return { kind: "ok" };
-  if (status === 429 || status >= 500) {
-    return {
-      kind: "retry",
-      reason: status === 429 ? "status_429" : "status_5xx",
-      retryAfterMs: parseRetryAfter(retryAfter),
-      detail: detail || `HTTP ${status}`,
-    };
-  }
-  return {
-    kind: "reject",
-    reason: status >= 400 && status < 500 ? `status_${status}` : `status_${Math.floor(status / 100)}xx`,
-    status,
-    detail: detail || `HTTP ${status}`,
-  };
+  return outcomeOfStatus(status, retryAfter, detail, (s) => s === 429 || s >= 500);
 }
 
 export class LokiTransport implements Transport {

@@ -1,3 +1,4 @@
+import { outcomeOfStatus } from "./http-outcome.js";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
 import type { Logger } from "pino";
@@ -6,7 +7,6 @@ import type { LogOrigin, LogRecord } from "../record.js";
 import { HttpPoster } from "./http-post.js";
 import type { OtlpSinkConfig } from "./network-sink-config.js";
 import { NanoTime, ProtoWriter, lenFieldSize, readProtoFields } from "./protobuf.js";
-import { parseRetryAfter } from "./retry-policy.js";
 import type { DeliveryResult, RecordEncoder, SinkDefinition, Transport } from "./sink.js";
 
 const gzip = promisify(zlib.gzip);
@@ -260,21 +260,7 @@ export function errorMessageOf(body: Buffer, contentType: string | undefined): s
  * status permanent (400: the delivery splits the batch to isolate the bad records).
  */
 export function otlpOutcome(status: number, retryAfter: string | undefined, detail: string): DeliveryResult {
-  if (status >= 200 && status < 300) return { kind: "ok" };
-  if (status === 429 || status === 502 || status === 503 || status === 504) {
-    return {
-      kind: "retry",
-      reason: status === 429 ? "status_429" : "status_5xx",
-      retryAfterMs: parseRetryAfter(retryAfter),
-      detail: detail || `HTTP ${status}`,
-    };
-  }
-  return {
-    kind: "reject",
-    reason: status >= 400 && status < 500 ? `status_${status}` : `status_${Math.floor(status / 100)}xx`,
-    status,
-    detail: detail || `HTTP ${status}`,
-  };
+  return outcomeOfStatus(status, retryAfter, detail, (s) => s === 429 || s === 502 || s === 503 || s === 504);
 }
 
 export class OtlpTransport implements Transport {
