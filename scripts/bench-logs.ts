@@ -21,6 +21,7 @@
  *
  * The machine is shared and noisy: compare the two tools in the same run, not across runs.
  */
+import { benchSinks, sinkTable } from "./bench-logs-sinks.js";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -133,6 +134,19 @@ async function latency(tool: "nodetap" | "syslog-ng"): Promise<{ p50: number; p9
   }
 }
 
+/**
+ * A row per network sink into its real server (VictoriaLogs, OpenSearch, the OpenTelemetry
+ * Collector, syslog-ng; built by scripts/testenv-sinks-*.sh), on a smaller data set
+ * (BENCH_LOGS_SINKS_MB, default 16) since the servers, not the agent, are the limit there.
+ * BENCH_LOGS_SINKS=none leaves them out.
+ */
+async function sinkRows(): Promise<string> {
+  if (process.env.BENCH_LOGS_SINKS === "none") return "";
+  const totalMb = Number(process.env.BENCH_LOGS_SINKS_MB ?? 16);
+  const data = generateCriFiles(path.join(REPO_ROOT, ".bench", "logs-sinks-data"), FILES, Math.max(1, Math.round(totalMb / FILES)));
+  return sinkTable(await benchSinks(data), data);
+}
+
 async function main(): Promise<void> {
   const dataDir = path.join(REPO_ROOT, ".bench", "logs-data");
   const mbPerFile = Math.max(1, Math.round(TOTAL_MB / FILES));
@@ -182,6 +196,7 @@ async function main(): Promise<void> {
     "",
     ...ratios.map((r) => `- ${r}`),
     "",
+    await sinkRows(),
   ].join("\n");
   process.stdout.write(report);
   fs.mkdirSync(path.join(REPO_ROOT, ".bench"), { recursive: true });
