@@ -114,13 +114,28 @@ function stopper(proc: ChildProcess): () => Promise<void> {
 }
 
 /** The real agent (agent/main.ts), logs pipeline only, tailing `include` into an HTTP sink. */
-export async function startNodetap(
+export function startNodetap(
   work: string,
   include: string[],
   url: string,
   compression: "gzip" | "none",
   repoRoot: string,
-): Promise<Peer> {
+): Promise<AgentPeer> {
+  return startNodetapWithSink(work, include, { type: "http", http: { url, compression } }, repoRoot);
+}
+
+export interface AgentPeer extends Peer {
+  /** The agent's HTTP address (for /metrics). */
+  address: string;
+}
+
+/** The real agent, logs pipeline only, tailing `include` into the given `logs.sink` configuration. */
+export async function startNodetapWithSink(
+  work: string,
+  include: string[],
+  sink: Record<string, unknown>,
+  repoRoot: string,
+): Promise<AgentPeer> {
   const cfg = path.join(work, "nodetap.yaml");
   fs.writeFileSync(
     cfg,
@@ -129,7 +144,7 @@ export async function startNodetap(
       logs: {
         checkpoint: { dir: path.join(work, "state") },
         sources: { pods: { enabled: false }, host: { enabled: false }, files: { include } },
-        sink: { type: "http", http: { url, compression } },
+        sink,
       },
     }),
   );
@@ -154,16 +169,17 @@ export async function startNodetap(
     },
   );
   const pid = proc.pid as number;
-  await new Promise<void>((resolve, reject) => {
+  // "nodetap started" is logged once the server listens and the log pipeline runs.
+  const address = await new Promise<string>((resolve, reject) => {
     let carry = "";
     proc.stdout?.on("data", (c: Buffer) => {
       const lines = (carry + c.toString()).split("\n");
       carry = lines.pop() ?? "";
-      if (lines.some((l) => l.includes('"log pipeline started"'))) resolve();
+      for (const l of lines) if (l.includes('"nodetap started"')) resolve(String((JSON.parse(l) as { address: string }).address));
     });
     proc.once("exit", (code) => reject(new Error(`nodetap exited with ${code} before starting`)));
   });
-  return { proc, pid, readyAt: performance.now(), startupCpu: cpuSeconds(pid), stop: stopper(proc) };
+  return { proc, pid, address, readyAt: performance.now(), startupCpu: cpuSeconds(pid), stop: stopper(proc) };
 }
 
 /**

@@ -19,18 +19,16 @@
  * OpenSearch 2.19 (_bulk, gzip), syslog-ng (RFC 5424 over TCP). Each server runs on the same
  * 2 shared cores as the agent, so a slow server lowers its row: compare rows of one run only.
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import YAML from "yaml";
 import { OpenSearch } from "../test/integration/sinks/harness/opensearch.js";
 import { OtelCollector } from "../test/integration/sinks/harness/otelcol.js";
 import { SyslogNg } from "../test/integration/sinks/harness/syslog-ng.js";
 import { VictoriaLogs } from "../test/integration/sinks/harness/victorialogs.js";
 import { generateCriFiles, type GeneratedData } from "./bench-logs-data.js";
-import { cpuSeconds, peakRssBytes, startHttpCounter } from "./bench-logs-peers.js";
+import { cpuSeconds, peakRssBytes, startHttpCounter, startNodetapWithSink } from "./bench-logs-peers.js";
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const MiB = 1024 * 1024;
@@ -130,48 +128,8 @@ export async function benchSink(sink: BenchSink, data: GeneratedData): Promise<S
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `nodetap-bench-${sink}-`));
   const target = await startTarget(sink, work);
   try {
-    const cfg = path.join(work, "nodetap.yaml");
-    fs.writeFileSync(
-      cfg,
-      YAML.stringify({
-        log: { level: "warn" },
-        logs: {
-          checkpoint: { dir: path.join(work, "state") },
-          sources: { pods: { enabled: false }, host: { enabled: false }, files: { include: data.files } },
-          sink: target.sink,
-        },
-      }),
-    );
-    const proc = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "agent/main.ts",
-        "--config",
-        cfg,
-        "--collector.disable-defaults",
-        "--web.listen-address=127.0.0.1:0",
-        "--log.level=info",
-      ],
-      {
-        cwd: REPO_ROOT,
-        stdio: ["ignore", "pipe", "inherit"],
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NAME: "bench-node" },
-      },
-    );
-    const pid = proc.pid as number;
-    const address = await new Promise<string>((resolve, reject) => {
-      let carry = "";
-      proc.stdout?.on("data", (c: Buffer) => {
-        const lines = (carry + c.toString()).split("\n");
-        carry = lines.pop() ?? "";
-        for (const l of lines) if (l.includes('"nodetap started"')) resolve(String((JSON.parse(l) as { address: string }).address));
-      });
-      proc.once("exit", (code) => reject(new Error(`nodetap exited with ${code} before starting`)));
-    });
-    const readyAt = performance.now();
-    const startupCpu = cpuSeconds(pid);
+    const agent = await startNodetapWithSink(work, data.files, target.sink, REPO_ROOT);
+    const { proc, pid, address, readyAt, startupCpu } = agent;
     const deadline = Date.now() + TIMEOUT_MS;
     const typeLabel = (target.sink as { type: string }).type;
     let sent = 0;
@@ -183,10 +141,7 @@ export async function benchSink(sink: BenchSink, data: GeneratedData): Promise<S
     const seconds = (performance.now() - readyAt) / 1000;
     const cpu = cpuSeconds(pid) - startupCpu;
     const peakRss = peakRssBytes(pid);
-    await new Promise<void>((resolve) => {
-      proc.once("exit", () => resolve());
-      proc.kill("SIGTERM");
-    });
+    await agent.stop();
     await sleep(sink === "elasticsearch" ? 6000 : 2000); // let the server make the last records visible
     const stored = await target.stored().catch(() => undefined);
     return { sink, server: target.server, records: data.records, seconds, cpu, peakRss, stored };
