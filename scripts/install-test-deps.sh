@@ -1,17 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests and benchmarks use: real peers to compare against
-# (prometheus-node-exporter, prometheus/promtool, syslog-ng) and load tools. Idempotent.
-set -euo pipefail
-packages=(prometheus prometheus-node-exporter syslog-ng-core hyperfine wrk strace openssl gcc libc6-dev make)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  # Services these packages ship are not started here: tests start their own instances on loopback.
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+# Installs the Debian packages the tests and benchmarks use: every `deb:` row of
+# scripts/test-programs.txt (the one list of programs the tests start), plus the benchmarks' load
+# and tracing tools. Idempotent; about 1 min on a fresh machine (apt-get update + ~60 MB).
+source "$(dirname "$0")/testenv-lib.sh"
+mapfile -t test_packages < <(awk '!/^#/ && $2 ~ /^deb:/ { sub(/^deb:/, "", $2); print $2 }' "$REPO_ROOT/scripts/test-programs.txt" | sort -u)
+bench_packages=(hyperfine wrk strace make libc6-dev)
+# Services these packages ship are not started here: tests start their own instances on loopback.
+apt_install "${test_packages[@]}" "${bench_packages[@]}"

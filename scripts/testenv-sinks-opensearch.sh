@@ -3,7 +3,7 @@
 # transport-netty4 HTTP plugin, pinned OPENSEARCH_VERSION) plus a tiny main class
 # (test/fixtures/sinks/opensearch/NodetapOpenSearch.java) into $CACHE/opensearch-<version>/:
 # lib/*.jar, classes/, and bin/opensearch-node (`opensearch-node key=value...` runs one node on
-# the machine's Java 17). Idempotent. Prints the launcher path on stdout.
+# the machine's Java 17). Idempotent. Prints the launcher path on stdout. Usage: testenv-sinks-opensearch.sh [--check]
 source "$(dirname "$0")/testenv-lib.sh"
 source "$(dirname "$0")/testenv-sinks-versions.sh"
 
@@ -14,6 +14,8 @@ if [ -x "$dest/bin/opensearch-node" ] && [ "$(cat "$dest/.source-hash" 2>/dev/nu
   echo "$dest/bin/opensearch-node"
   exit 0
 fi
+# --check: only say whether the cached build is there (exit 3 when not); tests never build a peer.
+[ "${1:-}" = --check ] && exit 3
 command -v java >/dev/null && command -v javac >/dev/null || apt_install openjdk-17-jdk-headless
 command -v mvn >/dev/null || apt_install maven
 start=$(date +%s)

@@ -2,7 +2,7 @@
 # Builds VictoriaLogs (pinned VICTORIALOGS_VERSION) from its Go module into
 # $CACHE/victorialogs-<version>/bin/victoria-logs. Its go.mod has no replace directives, so a
 # plain `go install module/app/victoria-logs@version` builds it (pure Go, CGO off).
-# Idempotent: a cached build that answers its version is kept. Prints the binary path on stdout.
+# Idempotent: a cached build that answers its version is kept. Prints the binary path on stdout. Usage: testenv-sinks-victorialogs.sh [--check]
 source "$(dirname "$0")/testenv-lib.sh"
 source "$(dirname "$0")/testenv-sinks-versions.sh"
 
@@ -11,6 +11,8 @@ if [ -x "$dest/bin/victoria-logs" ] && "$dest/bin/victoria-logs" -version 2>/dev
   echo "$dest/bin/victoria-logs"
   exit 0
 fi
+# --check: only say whether the cached build is there (exit 3 when not); tests never build a peer.
+[ "${1:-}" = --check ] && exit 3
 need_go
 mod="github.com/VictoriaMetrics/VictoriaLogs"
 log "building $mod/app/victoria-logs@$VICTORIALOGS_VERSION (one package at a time)"

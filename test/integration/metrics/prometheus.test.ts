@@ -24,6 +24,7 @@ import {
 } from "../../helpers/agent-process.js";
 import { getJson, getText } from "../../helpers/http.js";
 import { FIXTURE_ROOT } from "../../helpers/fixtures.js";
+import { havePrograms } from "../../helpers/test-programs.js";
 
 interface PromResponse<T> {
   status: string;
@@ -65,126 +66,129 @@ function promtoolCheck(text: string): { code: number | null; lines: string[] } {
 
 afterAll(removeTempDirs);
 
-describe("Prometheus 2.42 scraping nodetap and node_exporter in job=node, with the node-mixin rules", () => {
-  let agent: AgentProcess;
-  let exporter: PeerProcess;
-  let prometheus: PeerProcess;
+describe.runIf(havePrograms("Prometheus with the node-mixin rules", "prometheus", "prometheus-node-exporter"))(
+  "Prometheus 2.42 scraping nodetap and node_exporter in job=node, with the node-mixin rules",
+  () => {
+    let agent: AgentProcess;
+    let exporter: PeerProcess;
+    let prometheus: PeerProcess;
 
-  const query = async (expr: string): Promise<VectorSample[]> => {
-    const r = await getJson<PromResponse<{ resultType: string; result: VectorSample[] }>>(
-      `${prometheus.url}/api/v1/query?query=${encodeURIComponent(expr)}`,
-    );
-    if (r.status !== "success") throw new Error(`${expr}: ${r.error}`);
-    return r.data.result;
-  };
-  /** Which exporters a series set has data for. */
-  const exportersWithData = async (expr: string): Promise<string[]> =>
-    (await query(`group by (exporter) (${expr})`)).map((s) => s.metric.exporter).sort();
-
-  beforeAll(async () => {
-    [agent, exporter] = await Promise.all([startAgent(), startNodeExporter()]);
-    const dir = tempDir("nodetap-prometheus-");
-    const configFile = path.join(dir, "prometheus.yml");
-    const writeConfig = (listen: string) => {
-      const config = {
-        global: { scrape_interval: "1s", evaluation_interval: "1s", scrape_timeout: "900ms" },
-        rule_files: [RULES_FILE, ALERTS_FILE],
-        scrape_configs: [
-          // Prometheus itself, for its counters of samples refused from the targets.
-          { job_name: "prometheus", static_configs: [{ targets: [listen] }] },
-          {
-            job_name: "node",
-            static_configs: [
-              { targets: [`127.0.0.1:${agent.port}`], labels: { exporter: "nodetap" } },
-              { targets: [`127.0.0.1:${exporter.port}`], labels: { exporter: "node_exporter" } },
-            ],
-          },
-        ],
-      };
-      fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+    const query = async (expr: string): Promise<VectorSample[]> => {
+      const r = await getJson<PromResponse<{ resultType: string; result: VectorSample[] }>>(
+        `${prometheus.url}/api/v1/query?query=${encodeURIComponent(expr)}`,
+      );
+      if (r.status !== "success") throw new Error(`${expr}: ${r.error}`);
+      return r.data.result;
     };
-    prometheus = await startPeer({
-      name: "prometheus",
-      command: PROMETHEUS_BIN,
-      args: (listen) => {
-        writeConfig(listen);
-        return [
-          `--config.file=${configFile}`,
-          `--storage.tsdb.path=${path.join(dir, "data")}`,
-          `--web.listen-address=${listen}`,
-          "--log.level=warn",
-        ];
-      },
-      readyPath: "/-/ready",
-      cwd: dir,
+    /** Which exporters a series set has data for. */
+    const exportersWithData = async (expr: string): Promise<string[]> =>
+      (await query(`group by (exporter) (${expr})`)).map((s) => s.metric.exporter).sort();
+
+    beforeAll(async () => {
+      [agent, exporter] = await Promise.all([startAgent(), startNodeExporter()]);
+      const dir = tempDir("nodetap-prometheus-");
+      const configFile = path.join(dir, "prometheus.yml");
+      const writeConfig = (listen: string) => {
+        const config = {
+          global: { scrape_interval: "1s", evaluation_interval: "1s", scrape_timeout: "900ms" },
+          rule_files: [RULES_FILE, ALERTS_FILE],
+          scrape_configs: [
+            // Prometheus itself, for its counters of samples refused from the targets.
+            { job_name: "prometheus", static_configs: [{ targets: [listen] }] },
+            {
+              job_name: "node",
+              static_configs: [
+                { targets: [`127.0.0.1:${agent.port}`], labels: { exporter: "nodetap" } },
+                { targets: [`127.0.0.1:${exporter.port}`], labels: { exporter: "node_exporter" } },
+              ],
+            },
+          ],
+        };
+        fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+      };
+      prometheus = await startPeer({
+        name: "prometheus",
+        command: PROMETHEUS_BIN,
+        args: (listen) => {
+          writeConfig(listen);
+          return [
+            `--config.file=${configFile}`,
+            `--storage.tsdb.path=${path.join(dir, "data")}`,
+            `--web.listen-address=${listen}`,
+            "--log.level=warn",
+          ];
+        },
+        readyPath: "/-/ready",
+        cwd: dir,
+      });
     });
-  });
-  afterAll(async () => {
-    await Promise.all([prometheus?.stop(), agent?.stop(), exporter?.stop()]);
-  });
+    afterAll(async () => {
+      await Promise.all([prometheus?.stop(), agent?.stop(), exporter?.stop()]);
+    });
 
-  it('sees both targets up (up{job="node"} == 1) with no scrape error', async () => {
-    const deadline = Date.now() + 60_000;
-    let up: string[] = [];
-    while (Date.now() < deadline) {
-      up = (await query('up{job="node"} == 1')).map((s) => s.metric.exporter).sort();
-      if (up.length === 2) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    expect(up).toEqual(["node_exporter", "nodetap"]);
-    const targets = await getJson<PromResponse<{ activeTargets: Target[] }>>(`${prometheus.url}/api/v1/targets`);
-    const nodetap = targets.data.activeTargets.find((t) => t.labels.exporter === "nodetap")!;
-    expect([nodetap.health, nodetap.lastError]).toEqual(["up", ""]);
-    // Samples Prometheus refused from nodetap (duplicates, out of order): none.
-    for (const m of [
-      "prometheus_target_scrapes_sample_duplicate_timestamp_total",
-      "prometheus_target_scrapes_sample_out_of_order_total",
-      "prometheus_target_scrapes_sample_out_of_bounds_total",
-    ]) {
-      let r: VectorSample[] = [];
-      for (let i = 0; i < 40 && r.length === 0; i++) {
-        r = await query(`${m}{job="prometheus"}`);
-        if (r.length === 0) await new Promise((res) => setTimeout(res, 250));
+    it('sees both targets up (up{job="node"} == 1) with no scrape error', async () => {
+      const deadline = Date.now() + 60_000;
+      let up: string[] = [];
+      while (Date.now() < deadline) {
+        up = (await query('up{job="node"} == 1')).map((s) => s.metric.exporter).sort();
+        if (up.length === 2) break;
+        await new Promise((r) => setTimeout(r, 500));
       }
-      expect(
-        r.map((s) => Number(s.value[1])),
-        m,
-      ).toEqual([0]);
-    }
-  });
+      expect(up).toEqual(["node_exporter", "nodetap"]);
+      const targets = await getJson<PromResponse<{ activeTargets: Target[] }>>(`${prometheus.url}/api/v1/targets`);
+      const nodetap = targets.data.activeTargets.find((t) => t.labels.exporter === "nodetap")!;
+      expect([nodetap.health, nodetap.lastError]).toEqual(["up", ""]);
+      // Samples Prometheus refused from nodetap (duplicates, out of order): none.
+      for (const m of [
+        "prometheus_target_scrapes_sample_duplicate_timestamp_total",
+        "prometheus_target_scrapes_sample_out_of_order_total",
+        "prometheus_target_scrapes_sample_out_of_bounds_total",
+      ]) {
+        let r: VectorSample[] = [];
+        for (let i = 0; i < 40 && r.length === 0; i++) {
+          r = await query(`${m}{job="prometheus"}`);
+          if (r.length === 0) await new Promise((res) => setTimeout(res, 250));
+        }
+        expect(
+          r.map((s) => Number(s.value[1])),
+          m,
+        ).toEqual([0]);
+      }
+    });
 
-  it("gives data for nodetap for every node-mixin recording rule that gives data for node_exporter", async () => {
-    const records = recordedNames();
-    expect(records.length).toBeGreaterThan(10);
-    // rate(...[5m]) needs two samples of each target; the rules are evaluated every second.
-    const deadline = Date.now() + 60_000;
-    let have = new Map<string, string[]>();
-    while (Date.now() < deadline) {
-      have = new Map(await Promise.all(records.map(async (r) => [r, await exportersWithData(r)] as [string, string[]])));
-      if ([...have.values()].every((e) => e.includes("node_exporter") && e.includes("nodetap"))) break;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-    const forPeer = records.filter((r) => have.get(r)!.includes("node_exporter"));
-    expect(forPeer.length).toBeGreaterThan(10);
-    expect(forPeer.filter((r) => !have.get(r)!.includes("nodetap"))).toEqual([]);
+    it("gives data for nodetap for every node-mixin recording rule that gives data for node_exporter", async () => {
+      const records = recordedNames();
+      expect(records.length).toBeGreaterThan(10);
+      // rate(...[5m]) needs two samples of each target; the rules are evaluated every second.
+      const deadline = Date.now() + 60_000;
+      let have = new Map<string, string[]>();
+      while (Date.now() < deadline) {
+        have = new Map(await Promise.all(records.map(async (r) => [r, await exportersWithData(r)] as [string, string[]])));
+        if ([...have.values()].every((e) => e.includes("node_exporter") && e.includes("nodetap"))) break;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      const forPeer = records.filter((r) => have.get(r)!.includes("node_exporter"));
+      expect(forPeer.length).toBeGreaterThan(10);
+      expect(forPeer.filter((r) => !have.get(r)!.includes("nodetap"))).toEqual([]);
 
-    // Same host, same answers where the inputs are stable.
-    const byExporter = async (expr: string) => new Map((await query(expr)).map((s) => [s.metric.exporter, Number(s.value[1])]));
-    const cpus = await byExporter('instance:node_num_cpu:sum{job="node"}');
-    expect(cpus.get("nodetap")).toBe(cpus.get("node_exporter"));
-    const mem = await byExporter('instance:node_memory_utilisation:ratio{job="node"}');
-    expect(Math.abs(mem.get("nodetap")! - mem.get("node_exporter")!)).toBeLessThan(0.05);
-  });
+      // Same host, same answers where the inputs are stable.
+      const byExporter = async (expr: string) => new Map((await query(expr)).map((s) => [s.metric.exporter, Number(s.value[1])]));
+      const cpus = await byExporter('instance:node_num_cpu:sum{job="node"}');
+      expect(cpus.get("nodetap")).toBe(cpus.get("node_exporter"));
+      const mem = await byExporter('instance:node_memory_utilisation:ratio{job="node"}');
+      expect(Math.abs(mem.get("nodetap")! - mem.get("node_exporter")!)).toBeLessThan(0.05);
+    });
 
-  it("evaluates every recording and alerting rule of the mixin without error", async () => {
-    const rules = await getJson<PromResponse<{ groups: RuleGroup[] }>>(`${prometheus.url}/api/v1/rules`);
-    const all = rules.data.groups.flatMap((g) => g.rules);
-    expect(all.some((r) => r.type === "alerting")).toBe(true);
-    expect(all.filter((r) => r.health === "err").map((r) => `${r.name}: ${r.lastError}`)).toEqual([]);
-  });
-});
+    it("evaluates every recording and alerting rule of the mixin without error", async () => {
+      const rules = await getJson<PromResponse<{ groups: RuleGroup[] }>>(`${prometheus.url}/api/v1/rules`);
+      const all = rules.data.groups.flatMap((g) => g.rules);
+      expect(all.some((r) => r.type === "alerting")).toBe(true);
+      expect(all.filter((r) => r.health === "err").map((r) => `${r.name}: ${r.lastError}`)).toEqual([]);
+    });
+  },
+);
 
-describe("promtool check metrics", () => {
+describe.runIf(havePrograms("promtool check metrics", "promtool", "prometheus-node-exporter"))("promtool check metrics", () => {
   let agent: AgentProcess;
   let exporter: PeerProcess;
   beforeAll(async () => {

@@ -15,7 +15,7 @@ export class OpenSearch {
     readonly port: number,
     args: string[],
   ) {
-    this.server = new ServerProcess("opensearch", testenvTool("opensearch"), args);
+    this.server = new ServerProcess("opensearch", testenvTool("opensearch-node"), args);
   }
 
   static async start(dir: string, settings: Record<string, string> = {}): Promise<OpenSearch> {

@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { requireProgram } from "../../../helpers/test-programs.js";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -6,21 +7,12 @@ import { REPO_ROOT } from "../../logs/harness/agent-process.js";
 
 /**
  * Real servers for the sink tests, installed or built by scripts/testenv-sinks-*.sh (cached
- * under ~/.cache/nodetap-testenv; .ci/run calls the scripts before `npm test`, a local run
- * builds on first use). Every server listens on 127.0.0.1 on a free port, in a temp dir.
+ * under ~/.cache/nodetap-testenv; .ci/run calls the scripts before `npm test`; a local run
+ * without them skips those suites with a note). Every server listens on 127.0.0.1 on a free port, in a temp dir.
  */
 
-/** Runs scripts/testenv-sinks-<name>.sh and returns the path it prints (the cached server). */
-export function testenvTool(name: string): string {
-  const out = execFileSync("bash", [path.join(REPO_ROOT, "scripts", `testenv-sinks-${name}.sh`)], {
-    cwd: REPO_ROOT,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-    timeout: 20 * 60_000,
-  });
-  const lines = out.trim().split("\n");
-  return lines[lines.length - 1];
-}
+/** The cached server's path (scripts/test-programs.txt names the script that builds it). */
+export const testenvTool = (program: string): string => requireProgram(program);
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

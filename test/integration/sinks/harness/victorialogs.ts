@@ -19,7 +19,7 @@ export class VictoriaLogs {
     readonly dataDir: string,
     args: string[],
   ) {
-    this.server = new ServerProcess("victoria-logs", testenvTool("victorialogs"), args);
+    this.server = new ServerProcess("victoria-logs", testenvTool("victoria-logs"), args);
   }
 
   static async start(dir: string, opts: { flags?: string[]; tls?: { cert: string; key: string } } = {}): Promise<VictoriaLogs> {
