@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { tools } from "../packaging/tools.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const IN_CI = /^(1|true|yes)$/i.test(process.env.CI ?? "");
@@ -54,6 +55,9 @@ export function locateProgram(name: string): string | undefined {
     const printed = (r.stdout ?? "").trim().split("\n").pop() ?? "";
     return r.status === 0 && printed && existsSync(printed) ? printed : undefined;
   }
+  // Built into the cache, not on PATH (test/packaging/tools.ts knows where).
+  const cached: Record<string, string> = { helm: tools.helm, kubeconform: tools.kubeconform };
+  if (name in cached) return existsSync(cached[name]) ? cached[name] : undefined;
   const r = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
   if (r.status === 0) return r.stdout.trim();
   return SBIN.map((d) => path.join(d, name)).find((p) => existsSync(p));
