@@ -19,6 +19,10 @@ export interface FileCheckpoint {
   path: string;
   source: string;
   offset: number;
+  /** The active path this file was tailed under before it was rotated (its stream); absent in old checkpoints. */
+  stream?: string;
+  /** The file's size when last read, to tell how much was lost if it disappears. */
+  size?: number;
 }
 
 interface CheckpointFileV1 {
@@ -28,6 +32,11 @@ interface CheckpointFileV1 {
   sources: string[];
   files: FileCheckpoint[];
   cursors: Record<string, string>;
+  /**
+   * Start of the last discovery scan that completed before this write (ms since the epoch): a
+   * rotated file without checkpoint that changed after it was possibly never seen.
+   */
+  scannedAt?: number;
 }
 
 export const CHECKPOINT_FILE = "checkpoints.json";
@@ -44,6 +53,9 @@ export class CheckpointStore {
    * what was read before is unknown, so every source counts as known and reads from the beginning.
    */
   private recoveredFrom = false;
+  /** scannedAt of the previous run's last checkpoint write, if any. */
+  private previousScanAt?: number;
+  private lastScanAt?: number;
 
   private constructor(
     readonly dir: string,
@@ -104,6 +116,7 @@ export class CheckpointStore {
       if (!isFileCheckpoint(e)) throw new Error(`bad file entry ${JSON.stringify(e).slice(0, 200)}`);
       this.files.set(checkpointKey(e.dev, e.ino), { ...e });
     }
+    if (typeof doc.scannedAt === "number" && Number.isFinite(doc.scannedAt)) this.previousScanAt = doc.scannedAt;
     for (const [name, cursor] of Object.entries(doc.cursors ?? {})) if (typeof cursor === "string") this.cursors.set(name, cursor);
   }
 
@@ -119,6 +132,16 @@ export class CheckpointStore {
     if (this.knownSources.has(source)) return;
     this.knownSources.add(source);
     this.dirty = true;
+  }
+
+  /** When the previous run last completed a scan (undefined: unknown, e.g. first start or an old file). */
+  get previousRunScannedAt(): number | undefined {
+    return this.previousScanAt;
+  }
+
+  /** Records the start time of a completed scan; written with the next checkpoint write (it does not make one). */
+  noteScan(startedAtMs: number): void {
+    this.lastScanAt = startedAtMs;
   }
 
   file(dev: string, ino: string): FileCheckpoint | undefined {
@@ -173,6 +196,7 @@ export class CheckpointStore {
         sources: [...this.knownSources],
         files: [...this.files.values()],
         cursors: Object.fromEntries(this.cursors),
+        scannedAt: this.lastScanAt ?? this.previousScanAt,
       };
       try {
         await writeAtomically(path.join(this.dir, CHECKPOINT_FILE), JSON.stringify(doc));
@@ -203,7 +227,9 @@ function isFileCheckpoint(e: unknown): e is FileCheckpoint {
     typeof c.path === "string" &&
     typeof c.source === "string" &&
     Number.isSafeInteger(c.offset) &&
-    c.offset >= 0
+    c.offset >= 0 &&
+    (c.stream === undefined || typeof c.stream === "string") &&
+    (c.size === undefined || (Number.isSafeInteger(c.size) && c.size >= 0))
   );
 }
 

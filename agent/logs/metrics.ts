@@ -12,6 +12,9 @@ export class LogMetrics {
   readonly filesDraining: Gauge;
   readonly rotations: Counter<"kind">;
   readonly fileErrors: Counter<"reason">;
+  readonly filesLost: Counter<"source">;
+  readonly lostBytes: Counter<"source">;
+  readonly filesRecovered: Counter<"source" | "how">;
   readonly linesRead: Counter<"source">;
   readonly bytesRead: Counter<"source">;
   readonly linesTruncated: Counter<"reason">;
@@ -53,6 +56,24 @@ export class LogMetrics {
       name: "nodetap_log_file_errors_total",
       help: "Files that could not be opened or read, or were skipped, by reason (permission, directory, not_regular, loop, read, ...).",
       labelNames: ["reason"],
+      registers,
+    });
+    this.filesLost = new Counter({
+      name: "nodetap_log_files_lost_total",
+      help: "Checkpointed files whose unread rest could not be read: the file no longer exists under any rotated name (deleted while nodetap was down or before it was drained).",
+      labelNames: ["source"],
+      registers,
+    });
+    this.lostBytes = new Counter({
+      name: "nodetap_log_lost_bytes_total",
+      help: "Unread bytes of lost files, as far as known (the file's last size seen minus the acknowledged offset).",
+      labelNames: ["source"],
+      registers,
+    });
+    this.filesRecovered = new Counter({
+      name: "nodetap_log_files_recovered_total",
+      help: "Files drained at start-up that rotated while nodetap was down, by how they were found: renamed (by device and inode), copy (copytruncate's copy, by fingerprint), compressed (a .gz, by fingerprint), unseen (created and rotated away while nodetap was down).",
+      labelNames: ["source", "how"],
       registers,
     });
     this.linesRead = new Counter({

@@ -9,6 +9,18 @@ import { computeFingerprint, fingerprintMatches, identityKey, type FileIdentity 
 import type { FileSourceSpec, TailSettings } from "./file-source-spec.js";
 import { FileTailer, type TailerDeps } from "./file-tailer.js";
 
+/** Where to resume a file that has no checkpoint of its own (see FileOpener.open). */
+export interface ResumePoint {
+  offset: number;
+  /**
+   * The offset to record as acknowledged at first (default: offset): lower while records of the
+   * same stream before `offset` are still in flight in the same delivery lane.
+   */
+  committed?: number;
+  fingerprintBytes: number;
+  fingerprint: string;
+}
+
 export interface FileOpenerDeps {
   readonly metrics: LogMetrics;
   readonly logger: Logger;
@@ -68,9 +80,19 @@ export class FileOpener {
     return { source: spec.name, file, node: this.deps.nodeName, kubernetes };
   }
 
-  /** Opens a newly found file; undefined when it is skipped, unreadable or already tracked. */
-  async open(file: string, spec: FileSourceSpec, startAtEnd: boolean): Promise<FileTailer | undefined> {
-    const origin = this.originFor(file, spec);
+  /**
+   * Opens a newly found file; undefined when it is skipped, unreadable or already tracked.
+   * `resume` starts a file without checkpoint of its own at another file's checkpoint when it
+   * begins with the same bytes (a copytruncate copy, an unpacked .gz); `originFile` is the path
+   * records name (the .gz rather than its unpacked copy).
+   */
+  async open(
+    file: string,
+    spec: FileSourceSpec,
+    startAtEnd: boolean,
+    opts: { resume?: ResumePoint; originFile?: string } = {},
+  ): Promise<FileTailer | undefined> {
+    const origin = this.originFor(opts.originFile ?? file, spec);
     if (origin.kubernetes && this.deps.skipPod?.(origin.kubernetes)) return undefined;
     let handle;
     try {
@@ -91,12 +113,15 @@ export class FileOpener {
       const size = Number(st.size);
       const dev = String(st.dev);
       const ino = String(st.ino);
-      const cp = this.deps.checkpoints.file(dev, ino);
+      const own = this.deps.checkpoints.file(dev, ino);
+      const cp = own ?? opts.resume;
       let identity: FileIdentity;
       let offset = 0;
-      if (cp !== undefined && cp.offset <= size && (await fingerprintMatches(handle, size, cp.fingerprintBytes, cp.fingerprint))) {
+      // A copy may be shorter than what was read of the original (lines written after the copy).
+      const fits = cp !== undefined && (cp.offset <= size || own === undefined);
+      if (cp !== undefined && fits && (await fingerprintMatches(handle, size, cp.fingerprintBytes, cp.fingerprint))) {
         identity = { dev, ino, fingerprintBytes: cp.fingerprintBytes, fingerprint: cp.fingerprint };
-        offset = cp.offset;
+        offset = Math.min(cp.offset, size);
       } else {
         const fp = await computeFingerprint(handle, size, this.settings.fingerprintBytes);
         identity = { dev, ino, fingerprintBytes: fp.bytes, fingerprint: fp.hash };
@@ -108,7 +133,9 @@ export class FileOpener {
         return undefined;
       }
       this.deps.logger.debug({ file, offset, size, resumed: offset > 0 }, "tailing file");
-      return new FileTailer(key, identity, spec, origin, handle, offset, size, this.deps.tailerDeps);
+      const tailer = new FileTailer(key, identity, spec, origin, handle, offset, size, this.deps.tailerDeps);
+      tailer.path = file;
+      return tailer;
     } catch (err) {
       await handle.close().catch(() => undefined);
       this.skipOnce(file, "open", `cannot be read: ${(err as Error).message}`);

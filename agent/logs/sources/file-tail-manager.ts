@@ -16,6 +16,10 @@ import { PathStatCache } from "./path-stat-cache.js";
 import { findRenamedFile } from "./renamed-file-finder.js";
 import { globToRegExp } from "./glob.js";
 import type { FileCheckpoint } from "../checkpoint.js";
+import type { ResumePoint } from "./file-opener.js";
+import { RotationRecovery, type RecoveryHost } from "./rotation-recovery.js";
+import { findCopyOf, removeStaleUnpacked } from "./rotated-copies.js";
+import { activePathOf } from "./rotation-names.js";
 import { filesStatus, updateFileGauges } from "./file-tail-report.js";
 
 export interface FileTailManagerDeps {
@@ -53,12 +57,14 @@ export class FileTailManager {
   private readonly startAtSources = new Set<string>();
   /** Include globs per source, to tell whether a checkpointed path is still configured. */
   private readonly includeRes: Map<string, RegExp[]>;
+  /** Data that rotated away while nodetap was down (see rotation-recovery.ts). */
+  private readonly recovery: RotationRecovery;
   /**
-   * Checkpoints found at start that no tailer owns yet: left to the scan while the file is still
-   * at its checkpointed path, drained when found renamed (as slots allow), dropped otherwise.
+   * Rotated files not yet read to their end, by stream: the stream's active file waits for
+   * them, so that a stream's records go out in file order across rotations.
    */
-  private pendingRecovery: FileCheckpoint[] = [];
-  private recovering = false;
+  private readonly draining = new Map<string, Set<FileTailer>>();
+  private running = false;
   private timers: NodeJS.Timeout[] = [];
   private scanning?: Promise<void>;
   private rescanWanted = false;
@@ -84,17 +90,48 @@ export class FileTailManager {
       budget: deps.budget,
       submit: deps.submit,
       commit: (t, offset) => this.commit(t, offset),
+      superseded: (t, previous) => void this.drainSupersededCopy(t, previous),
     };
     this.opener = new FileOpener(settings, { ...deps, tailerDeps, isTracked: (key) => this.tailers.has(key) });
+    this.recovery = new RotationRecovery(this.recoveryHost());
+  }
+
+  private recoveryHost(): RecoveryHost {
+    const specs = new Map(this.specs.map((s) => [s.name, s]));
+    return {
+      logger: this.deps.logger,
+      metrics: this.deps.metrics,
+      checkpoints: this.deps.checkpoints,
+      spec: (name) => specs.get(name),
+      isTracked: (key) => this.tailers.has(key),
+      isResumed: (cp) => {
+        const t = this.tailers.get(identityKey(cp.dev, cp.ino));
+        return t !== undefined && (t.initialFingerprint === cp.fingerprint || t.identity.fingerprint === cp.fingerprint);
+      },
+      scanOpens: (spec, file) => this.stillConfigured(spec, file),
+      slotFree: () => {
+        const open = this.countOpen();
+        return open.total < this.settings.maxOpenFiles && open.draining < this.settings.maxOpenRotatedFiles;
+      },
+      openDrain: (file, spec, opts) => this.openNew(file, spec, true, opts),
+    };
   }
 
   async start(): Promise<void> {
     for (const spec of this.specs) if (!this.deps.checkpoints.sourceKnown(spec.name)) this.startAtSources.add(spec.name);
+    // As the previous run left them: the first scan overwrites entries of files rewritten in place.
+    const previous = [...this.deps.checkpoints.allFiles()].map((cp) => ({ ...cp }));
     await this.scan();
+    const knownBefore = new Set(this.specs.filter((s) => !this.startAtSources.has(s.name)).map((s) => s.name));
     this.startAtSources.clear();
     for (const spec of this.specs) this.deps.checkpoints.markSourceKnown(spec.name);
-    this.pendingRecovery = [...this.deps.checkpoints.allFiles()].filter((cp) => !this.tailers.has(identityKey(cp.dev, cp.ino)));
-    this.waiting += await this.recoverRenamed();
+    // Nothing is read before what rotated away while nodetap was down has been found: a
+    // stream's rotated files are read before its active file.
+    this.recovery.setPending(previous);
+    this.waiting += await this.recovery.recoverPending(() => this.stopping);
+    await this.recovery.recoverUnseen(this.streamsOf(previous, knownBefore), new Set(previous.map((cp) => identityKey(cp.dev, cp.ino))));
+    await removeStaleUnpacked(this.deps.checkpoints.dir, new Set([...this.deps.checkpoints.allFiles()].map((cp) => cp.path)));
+    this.running = true;
     const every = (ms: number, fn: () => void) => {
       const t = setInterval(fn, ms);
       t.unref();
@@ -104,6 +141,18 @@ export class FileTailManager {
     every(this.settings.pollIntervalMs, () => this.poll());
     every(HOUSEKEEPING_MS, () => this.housekeeping());
     this.kick();
+  }
+
+  /** Active paths of sources that ran before: where files may have rotated away unseen. */
+  private streamsOf(previous: FileCheckpoint[], knownSources: ReadonlySet<string>): Map<string, FileSourceSpec> {
+    const streams = new Map<string, FileSourceSpec>();
+    for (const t of this.tailers.values()) if (t.state === "active" && knownSources.has(t.spec.name)) streams.set(t.stream, t.spec);
+    for (const cp of previous) {
+      const spec = this.specs.find((s) => s.name === cp.source);
+      const stream = cp.stream ?? activePathOf(cp.path) ?? cp.path;
+      if (spec && knownSources.has(spec.name) && this.stillConfigured(spec, stream)) streams.set(stream, spec);
+    }
+    return streams;
   }
 
   /** Stops discovery and reading; records already read stay in flight. */
@@ -132,7 +181,9 @@ export class FileTailManager {
       do {
         this.rescanWanted = false;
         try {
+          const startedAt = Date.now();
           await this.scanOnce();
+          this.deps.checkpoints.noteScan(startedAt);
         } catch (err) {
           this.deps.logger.error({ err: (err as Error).message }, "log file scan failed; retrying at the next interval");
         }
@@ -200,28 +251,83 @@ export class FileTailManager {
       fresh.push([file, spec]);
       open.total++;
     }
-    await mapConcurrently(fresh, ([file, spec]) => this.openNew(file, spec));
+    // A rotated name that the globs match too (the pods preset's 0.log.<time>) is drained as part
+    // of its active file's stream, before it.
+    await mapConcurrently(fresh, ([file, spec]) => {
+      const active = activePathOf(file);
+      return active !== undefined && files.has(active) ? this.openNew(file, spec, true, { stream: active }) : this.openNew(file, spec);
+    });
     await this.detectRotations(seen);
-    waiting += await this.recoverRenamed();
+    waiting += await this.recovery.recoverPending(() => this.stopping);
     this.waiting = waiting;
     if (waiting > 0) this.closeIdle(waiting);
     const dirs = new Set(directories);
     for (const t of this.tailers.values()) dirs.add(path.dirname(t.path));
     for (const file of files.keys()) dirs.add(path.dirname(file));
     this.discovery.watchDirectories(dirs);
-    this.kick();
+    if (this.running) this.kick();
   }
 
   /** Opens a newly found file and starts tracking it. Returns whether it is open. */
-  private async openNew(file: string, spec: FileSourceSpec, drainOnly = false): Promise<boolean> {
-    const tailer = await this.opener.open(file, spec, this.startAtSources.has(spec.name));
+  private async openNew(
+    file: string,
+    spec: FileSourceSpec,
+    drainOnly = false,
+    opts: { stream?: string; resume?: ResumePoint; originFile?: string } = {},
+  ): Promise<boolean> {
+    const tailer = await this.opener.open(file, spec, this.startAtSources.has(spec.name), opts);
     if (tailer === undefined) return false;
-    if (drainOnly) tailer.markRotated();
+    if (opts.stream !== undefined) tailer.stream = opts.stream;
+    if (drainOnly) this.markRotated(tailer);
     this.tailers.set(tailer.key, tailer);
     this.byPath.set(file, tailer);
-    this.commit(tailer, tailer.readOffset);
+    const resumed = opts.resume !== undefined && tailer.readOffset <= opts.resume.offset && tailer.readOffset > 0;
+    this.commit(tailer, resumed ? Math.min(opts.resume?.committed ?? tailer.readOffset, tailer.readOffset) : tailer.readOffset);
     this.enqueue(tailer);
     return true;
+  }
+
+  private markRotated(t: FileTailer): void {
+    t.markRotated();
+    if (t.drainedOnce) return;
+    let set = this.draining.get(t.stream);
+    if (set === undefined) this.draining.set(t.stream, (set = new Set()));
+    set.add(t);
+  }
+
+  /** Drops `t` from the rotated files its stream waits for once it was read to its end (or closed). */
+  private noteDrained(t: FileTailer): void {
+    if (t.state === "active" || (!t.drainedOnce && t.isOpen)) return;
+    const set = this.draining.get(t.stream);
+    if (set?.delete(t) && set.size === 0) this.draining.delete(t.stream);
+  }
+
+  /**
+   * copytruncate while nodetap runs: what had not been read (or acknowledged) when the file was
+   * truncated is in the copy the rotator made just before; drain it from there.
+   */
+  private async drainSupersededCopy(
+    t: FileTailer,
+    previous: { fingerprintBytes: number; fingerprint: string; committed: number; issued: number },
+  ): Promise<void> {
+    const copy = await findCopyOf(t.stream, previous, (c) => this.tailers.has(identityKey(c.stat.dev, c.stat.ino)));
+    if (copy === undefined || this.stopping) return;
+    // Records up to `issued` went out under the old generation, in this stream's lane: the copy
+    // is read from there, and its checkpoint stays at what was acknowledged until its own
+    // records (behind those in the lane) are.
+    const resume = {
+      offset: previous.issued,
+      committed: previous.committed,
+      fingerprintBytes: previous.fingerprintBytes,
+      fingerprint: previous.fingerprint,
+    };
+    if (await this.recovery.drainCopy(copy, t.spec, t.stream, resume)) {
+      this.deps.logger.info(
+        { file: copy.path, stream: t.stream, offset: previous.committed },
+        "draining the rest of a truncated file from its copy",
+      );
+      this.kick();
+    }
   }
 
   private async reopen(t: FileTailer, file: string, state: "active" | "rotated" = "active"): Promise<boolean> {
@@ -245,7 +351,7 @@ export class FileTailManager {
       if (paths !== undefined) this.setPath(t, paths[0]);
       else if (this.byPath.get(t.path) === t) this.byPath.delete(t.path);
       if (t.state === "active") {
-        t.markRotated();
+        this.markRotated(t);
         this.enqueue(t);
       } else if (t.state === "closed" && paths === undefined) {
         await this.forgetOrDrain(t);
@@ -265,59 +371,6 @@ export class FileTailManager {
     this.finishing.add(t);
   }
 
-  /**
-   * After a restart: checkpointed files that no glob path names any more were rotated while
-   * nodetap was down. Find them by identity next to their old name and drain them, within the
-   * open-file bounds (the rest waits for the next scan). A file still at its checkpointed path
-   * is the scan's (it may be waiting for a slot); a checkpoint whose path no source's globs
-   * match any more (source removed, path excluded) is dropped. Returns the files left waiting.
-   */
-  private async recoverRenamed(): Promise<number> {
-    if (this.pendingRecovery.length === 0 || this.recovering) return 0;
-    this.recovering = true;
-    try {
-      const specs = new Map(this.specs.map((s) => [s.name, s]));
-      const open = this.countOpen();
-      const later: FileCheckpoint[] = [];
-      let waiting = 0;
-      for (const cp of this.pendingRecovery) {
-        if (this.tailers.has(identityKey(cp.dev, cp.ino))) continue; // the scan found it
-        if (this.stopping) {
-          later.push(cp);
-          continue;
-        }
-        const spec = specs.get(cp.source);
-        if (spec === undefined || !this.stillConfigured(spec, cp.path)) {
-          this.deps.checkpoints.removeFile(cp.dev, cp.ino);
-          this.deps.logger.info({ file: cp.path, source: cp.source }, "dropping the checkpoint of a file no source includes any more");
-          continue;
-        }
-        const st = await fs.stat(cp.path, { bigint: true }).catch(() => undefined);
-        if (st !== undefined && identityKey(st.dev, st.ino) === identityKey(cp.dev, cp.ino)) {
-          later.push(cp); // not renamed: the scan opens it (when a slot is free)
-          continue;
-        }
-        if (open.total >= this.settings.maxOpenFiles || open.draining >= this.settings.maxOpenRotatedFiles) {
-          later.push(cp);
-          waiting++;
-          continue;
-        }
-        const renamed = await findRenamedFile(path.dirname(cp.path), cp.dev, cp.ino);
-        if (renamed === undefined || !(await this.openNew(renamed, spec, true))) {
-          this.deps.checkpoints.removeFile(cp.dev, cp.ino);
-          continue;
-        }
-        open.total++;
-        open.draining++;
-        this.deps.logger.info({ file: renamed, was: cp.path, offset: cp.offset }, "draining a file rotated while nodetap was down");
-      }
-      this.pendingRecovery = later;
-      return waiting;
-    } finally {
-      this.recovering = false;
-    }
-  }
-
   /** Whether `file` is still named by one of the source's include globs and not excluded. */
   private stillConfigured(spec: FileSourceSpec, file: string): boolean {
     if (spec.exclude.matches(file)) return false;
@@ -334,6 +387,8 @@ export class FileTailManager {
       path: t.path,
       source: t.spec.name,
       offset,
+      stream: t.stream,
+      size: t.size,
     });
   }
 
@@ -377,11 +432,15 @@ export class FileTailManager {
   }
 
   private takeNext(): FileTailer | undefined {
-    for (const queue of [this.drainQueue, this.readQueue]) {
-      for (const t of queue) {
-        queue.delete(t);
-        return t;
-      }
+    for (const t of this.drainQueue) {
+      this.drainQueue.delete(t);
+      return t;
+    }
+    for (const t of this.readQueue) {
+      // Waits (stays queued) while a rotated file of its stream has unread data.
+      if (this.draining.size > 0 && this.draining.has(t.stream)) continue;
+      this.readQueue.delete(t);
+      return t;
     }
     return undefined;
   }
@@ -403,6 +462,7 @@ export class FileTailManager {
       if (t === undefined) return;
       const outcome = await t.readOnce(this.readBuf);
       if (outcome === "more") this.enqueue(t);
+      if (t.state !== "active") this.noteDrained(t);
       if (t.state === "closed" && t.unlinked) this.forgetDeleted(t);
     }
   }
@@ -438,7 +498,13 @@ export class FileTailManager {
     for (const t of this.finishing) {
       if (t.pendingTickets > 0) continue;
       this.finishing.delete(t);
+      this.noteDrained(t);
       if (!this.tailers.has(t.key)) this.deps.checkpoints.removeFile(t.identity.dev, t.identity.ino);
+      const unpacked = this.recovery.unpacked.get(t.key);
+      if (unpacked !== undefined) {
+        this.recovery.unpacked.delete(t.key);
+        void fs.rm(unpacked, { force: true });
+      }
     }
     if (emitted) this.kick();
   }

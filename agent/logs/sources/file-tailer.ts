@@ -29,6 +29,11 @@ export interface TailerDeps {
   submit(records: LogRecord[], ticket: AckTicket<number>, lane: string): void;
   /** An offset of the current file generation is committed (all records before it acknowledged). */
   commit(tailer: FileTailer, offset: number): void;
+  /**
+   * The file was truncated or rewritten in place (copytruncate): the previous generation, with
+   * its fingerprint and the offset acknowledged in it, may live on in a copy to drain.
+   */
+  superseded?(tailer: FileTailer, previous: { fingerprintBytes: number; fingerprint: string; committed: number; issued: number }): void;
 }
 
 export type ReadOutcome = "more" | "eof" | "error";
@@ -51,6 +56,16 @@ export class FileTailer {
   lastGrowthAt = Date.now();
   /** Path as last seen by a scan (the record's origin keeps the path it was discovered at). */
   path: string;
+  /**
+   * The active path whose data this file carries (itself while active; the name it rotated out
+   * of afterwards). Files of one stream share a delivery lane, so a rotated file's records and
+   * its successor's arrive in order.
+   */
+  stream: string;
+  /** Rotated and read to its end at least once: its successor may be read now. */
+  drainedOnce = false;
+  /** The fingerprint the tailer started with (a checkpoint's when it resumed one). */
+  readonly initialFingerprint: string;
   private generation = 0;
   private fingerprintCheckedAt = 0;
   private tracker: AckTracker<number>;
@@ -78,6 +93,8 @@ export class FileTailer {
     private readonly deps: TailerDeps,
   ) {
     this.path = origin.file ?? "";
+    this.stream = this.path;
+    this.initialFingerprint = identity.fingerprint;
     this.handle = handle;
     this.readOffset = startOffset;
     this.size = size;
@@ -159,6 +176,7 @@ export class FileTailer {
       }
       this.lastGrowthAt = Date.now();
       this.consume(buf.subarray(0, bytesRead));
+      if (this.state !== "active" && this.readOffset >= this.size) this.drainedOnce = true;
       return this.readOffset < this.size ? "more" : "eof";
     } catch (err) {
       this.deps.metrics.fileErrors.inc({ reason: "read" });
@@ -214,7 +232,7 @@ export class FileTailer {
     const ticket = this.tracker.issue(position, records.length);
     if (records.length > 0) {
       m.recordsEmitted.inc({ source }, records.length);
-      this.deps.submit(records, ticket, this.key);
+      this.deps.submit(records, ticket, this.stream);
     }
     this.countHeld();
   }
@@ -232,6 +250,7 @@ export class FileTailer {
   private atEnd(): void {
     const now = Date.now();
     const idleFor = now - this.lastGrowthAt;
+    if (this.state !== "active") this.drainedOnce = true;
     if (this.state === "active") {
       if (this.splitter.hasPartial && idleFor >= this.deps.settings.partialLineFlushAfterMs) {
         this.splitter.flushPartial(this.readOffset, this.onLine);
@@ -275,6 +294,12 @@ export class FileTailer {
     this.splitter.flushPartial(this.readOffset, this.onLine);
     this.decoder.flush(this.collect);
     this.emit();
+    const previous = {
+      fingerprintBytes: this.identity.fingerprintBytes,
+      fingerprint: this.identity.fingerprint,
+      committed: this.committedOffset,
+      issued: this.lastIssued,
+    };
     this.generation++;
     const fp = await computeFingerprint(handle, size, this.deps.settings.fingerprintBytes);
     this.identity.fingerprintBytes = fp.bytes;
@@ -285,6 +310,7 @@ export class FileTailer {
     this.tracker = this.newTracker(0);
     this.lastIssued = 0;
     this.deps.commit(this, 0);
+    this.deps.superseded?.(this, previous);
   }
 
   /**
@@ -355,6 +381,7 @@ export class FileTailer {
       size: this.size,
       readOffset: this.readOffset,
       committedOffset: this.committedOffset,
+      ...(this.stream !== this.path ? { stream: this.stream } : {}),
       lagBytes: this.lagBytes,
       unackedTickets: this.tracker.pending,
     };

@@ -1,0 +1,104 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import zlib from "node:zlib";
+import { fingerprintOf, readHead } from "./file-identity.js";
+import { rotatedFilesOf, type RotatedCandidate } from "./rotation-names.js";
+
+/** The first bytes a checkpoint's fingerprint was computed over. */
+export interface FingerprintRef {
+  fingerprintBytes: number;
+  fingerprint: string;
+}
+
+/** The first `length` bytes of a file, decompressed first when it is a .gz. */
+export async function headOf(candidate: RotatedCandidate, length: number): Promise<Buffer | undefined> {
+  if (!candidate.compressed) {
+    const handle = await fs.open(candidate.path, "r").catch(() => undefined);
+    if (handle === undefined) return undefined;
+    try {
+      return await readHead(handle, length);
+    } finally {
+      await handle.close();
+    }
+  }
+  return gunzipHead(candidate.path, length);
+}
+
+async function gunzipHead(file: string, length: number): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const input = createReadStream(file, { highWaterMark: 16 * 1024 });
+    const gunzip = zlib.createGunzip();
+    const done = (value: Buffer | undefined) => {
+      input.destroy();
+      gunzip.destroy();
+      resolve(value);
+    };
+    gunzip.on("data", (c: Buffer) => {
+      chunks.push(c);
+      got += c.length;
+      if (got >= length) done(Buffer.concat(chunks).subarray(0, length));
+    });
+    gunzip.on("end", () => done(Buffer.concat(chunks).subarray(0, length)));
+    gunzip.on("error", () => done(undefined));
+    input.on("error", () => done(undefined));
+    input.pipe(gunzip);
+  });
+}
+
+/**
+ * The rotated file of the stream `streamPath` whose content starts with the bytes of `ref`: the
+ * copy copytruncate made of a checkpointed file, or a checkpointed file compressed after it was
+ * renamed (delaycompress, the kubelet). `skip(candidate)` leaves out files already accounted for.
+ */
+export async function findCopyOf(
+  streamPath: string,
+  ref: FingerprintRef,
+  skip: (c: RotatedCandidate) => boolean,
+): Promise<RotatedCandidate | undefined> {
+  if (ref.fingerprintBytes <= 0) return undefined;
+  const candidates = await rotatedFilesOf(path.dirname(streamPath), path.basename(streamPath));
+  // Newest first: a copy is usually the most recent rotation.
+  for (const c of candidates.reverse()) {
+    if (skip(c)) continue;
+    if (!c.compressed && Number(c.stat.size) < ref.fingerprintBytes) continue;
+    const head = await headOf(c, ref.fingerprintBytes);
+    if (head?.length === ref.fingerprintBytes && fingerprintOf(head) === ref.fingerprint) return c;
+  }
+  return undefined;
+}
+
+/** Where decompressed copies of rotated .gz files are kept while they are drained. */
+export const UNPACK_DIR = "unpacked";
+
+/**
+ * Decompresses a rotated .gz into `<stateDir>/unpacked/` so it can be tailed like any file
+ * (offsets and checkpoints as usual); the caller removes it once it is drained.
+ */
+export async function unpackForDrain(gzFile: string, stateDir: string): Promise<string> {
+  const dir = path.join(stateDir, UNPACK_DIR);
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const target = path.join(dir, `${path.basename(gzFile, ".gz")}-${Date.now()}-${process.pid}`);
+  const tmp = `${target}.tmp`;
+  try {
+    await pipeline(createReadStream(gzFile), zlib.createGunzip(), createWriteStream(tmp, { mode: 0o600 }));
+    await fs.rename(tmp, target);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  return target;
+}
+
+/** Removes unpacked copies that no checkpoint refers to any more (left by a crash). */
+export async function removeStaleUnpacked(stateDir: string, inUse: ReadonlySet<string>): Promise<void> {
+  const dir = path.join(stateDir, UNPACK_DIR);
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const file = path.join(dir, name);
+    if (!inUse.has(file)) await fs.rm(file, { force: true });
+  }
+}

@@ -1,0 +1,192 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+import type { Logger } from "pino";
+import type { CheckpointStore, FileCheckpoint } from "../checkpoint.js";
+import type { LogMetrics } from "../metrics.js";
+import { identityKey } from "./file-identity.js";
+import type { ResumePoint } from "./file-opener.js";
+import type { FileSourceSpec } from "./file-source-spec.js";
+import { findRenamedFile } from "./renamed-file-finder.js";
+import { UNPACK_DIR, findCopyOf, unpackForDrain } from "./rotated-copies.js";
+import { activePathOf, rotatedFilesOf, type RotatedCandidate } from "./rotation-names.js";
+
+/** What the tail manager lends the recovery. */
+export interface RecoveryHost {
+  readonly logger: Logger;
+  readonly metrics: LogMetrics;
+  readonly checkpoints: CheckpointStore;
+  spec(source: string): FileSourceSpec | undefined;
+  /** A tailer exists for this device:inode. */
+  isTracked(key: string): boolean;
+  /** A tailer reads this checkpoint's file generation (same identity and fingerprint). */
+  isResumed(cp: FileCheckpoint): boolean;
+  /** Whether the source's globs name `file` (the scan opens it). */
+  scanOpens(spec: FileSourceSpec, file: string): boolean;
+  slotFree(): boolean;
+  /** Opens `file` to be drained (read to its end, then closed), as part of `stream`. */
+  openDrain(file: string, spec: FileSourceSpec, opts: { stream: string; resume?: ResumePoint; originFile?: string }): Promise<boolean>;
+}
+
+/** Seconds of slack on the previous run's last scan time (mtime granularity, clock steps). */
+const UNSEEN_SLACK_MS = 2000;
+
+/**
+ * Finds, after a restart, the data that rotated away while nodetap was down, so that no
+ * checkpointed line is lost however the files were renamed:
+ * - a checkpointed file under any name in its directory (by device and inode), drained even
+ *   when the source's globs do not name it (`syslog.3` for a source including `syslog`);
+ * - a checkpointed file that no longer exists, in a rotated file that starts with the same
+ *   bytes: copytruncate's copy, or the file compressed (`.gz`, unpacked to the state directory);
+ * - rotated files of a known stream that have no checkpoint and changed after the previous
+ *   run's last scan: created and rotated away while nodetap was down (read whole, oldest first;
+ *   not .gz ones, which are nearly always files read before and compressed since).
+ * A checkpoint is dropped only when its file provably no longer exists; that loss is counted
+ * (nodetap_log_files_lost_total, nodetap_log_lost_bytes_total) and logged with the path.
+ */
+export class RotationRecovery {
+  private pending: FileCheckpoint[] = [];
+  private running = false;
+  /** Unpacked copies of .gz files by the identity of the copy, removed once drained. */
+  readonly unpacked = new Map<string, string>();
+
+  constructor(private readonly host: RecoveryHost) {}
+
+  /** Checkpoints the first scan did not resume. */
+  setPending(checkpoints: FileCheckpoint[]): void {
+    this.pending = checkpoints.filter((cp) => !this.host.isResumed(cp));
+  }
+
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  /** Works through the pending checkpoints as open-file slots allow; returns how many still wait for one. */
+  async recoverPending(stopping: () => boolean): Promise<number> {
+    if (this.pending.length === 0 || this.running) return 0;
+    this.running = true;
+    try {
+      const later: FileCheckpoint[] = [];
+      let waiting = 0;
+      for (const cp of this.pending) {
+        if (stopping()) {
+          later.push(cp);
+          continue;
+        }
+        const outcome = await this.recoverOne(cp);
+        if (outcome === "later" || outcome === "waiting") later.push(cp);
+        if (outcome === "waiting") waiting++;
+      }
+      this.pending = later;
+      return waiting;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private streamOf(cp: FileCheckpoint): string {
+    return cp.stream ?? activePathOf(cp.path) ?? cp.path;
+  }
+
+  private async recoverOne(cp: FileCheckpoint): Promise<"done" | "later" | "waiting"> {
+    const h = this.host;
+    if (h.isResumed(cp)) return "done";
+    const spec = h.spec(cp.source);
+    const stream = this.streamOf(cp);
+    if (spec === undefined || !(h.scanOpens(spec, cp.path) || h.scanOpens(spec, stream))) {
+      h.checkpoints.removeFile(cp.dev, cp.ino);
+      h.logger.info({ file: cp.path, source: cp.source }, "dropping the checkpoint of a file no source includes any more");
+      return "done";
+    }
+    const key = identityKey(cp.dev, cp.ino);
+    // The same inode tailed as a new generation (copytruncate): the old data can only be in a copy.
+    const inodeReused = h.isTracked(key);
+    if (!inodeReused) {
+      const found = await this.locate(cp);
+      if (found !== undefined) {
+        if (h.scanOpens(spec, found)) return "later"; // the scan's (waiting for a slot)
+        if (!h.slotFree()) return "waiting";
+        if (await h.openDrain(found, spec, { stream })) {
+          if (path.dirname(found) === path.join(h.checkpoints.dir, UNPACK_DIR)) this.unpacked.set(key, found);
+          h.metrics.filesRecovered.inc({ source: cp.source, how: "renamed" });
+          h.logger.info({ file: found, was: cp.path, offset: cp.offset }, "draining a file rotated while nodetap was down");
+          return "done";
+        }
+      }
+    }
+    const copy = await findCopyOf(stream, cp, (c) => h.isTracked(identityKey(c.stat.dev, c.stat.ino)));
+    if (copy !== undefined) {
+      if (!h.slotFree()) return "waiting";
+      if (await this.drainCopy(copy, spec, stream, cp)) {
+        h.metrics.filesRecovered.inc({ source: cp.source, how: copy.compressed ? "compressed" : "copy" });
+        h.logger.info(
+          { file: copy.path, was: cp.path, offset: cp.offset },
+          "draining the rotated copy of a file changed while nodetap was down",
+        );
+        return "done";
+      }
+    }
+    this.lost(cp, inodeReused);
+    return "done";
+  }
+
+  /** The checkpointed file by device and inode: at its path, else renamed within its directory. */
+  private async locate(cp: FileCheckpoint): Promise<string | undefined> {
+    const st = await fs.stat(cp.path, { bigint: true }).catch(() => undefined);
+    if (st !== undefined && identityKey(st.dev, st.ino) === identityKey(cp.dev, cp.ino)) return cp.path;
+    return findRenamedFile(path.dirname(cp.path), cp.dev, cp.ino);
+  }
+
+  async drainCopy(copy: RotatedCandidate, spec: FileSourceSpec, stream: string, resume?: ResumePoint): Promise<boolean> {
+    if (!copy.compressed) return this.host.openDrain(copy.path, spec, { stream, resume });
+    let unpacked: string;
+    try {
+      unpacked = await unpackForDrain(copy.path, this.host.checkpoints.dir);
+    } catch (err) {
+      this.host.logger.warn({ file: copy.path, err: (err as Error).message }, "could not decompress a rotated file to drain it");
+      return false;
+    }
+    const st = await fs.stat(unpacked, { bigint: true });
+    this.unpacked.set(identityKey(st.dev, st.ino), unpacked);
+    if (await this.host.openDrain(unpacked, spec, { stream, resume, originFile: copy.path })) return true;
+    this.unpacked.delete(identityKey(st.dev, st.ino));
+    await fs.rm(unpacked, { force: true });
+    return false;
+  }
+
+  private lost(cp: FileCheckpoint, inodeReused: boolean): void {
+    const h = this.host;
+    const unread = cp.size !== undefined ? Math.max(0, cp.size - cp.offset) : undefined;
+    // A reused inode's entry now belongs to the new generation: keep it.
+    if (!inodeReused) h.checkpoints.removeFile(cp.dev, cp.ino);
+    h.metrics.filesLost.inc({ source: cp.source });
+    if (unread !== undefined) h.metrics.lostBytes.inc({ source: cp.source }, unread);
+    h.logger.warn(
+      { file: cp.path, stream: this.streamOf(cp), source: cp.source, offset: cp.offset, unreadBytes: unread ?? "unknown" },
+      "a checkpointed log file is gone (no file with its identity or content left where it rotates to): what was written to it after nodetap last read it, its unread rest, is lost",
+    );
+  }
+
+  /**
+   * Rotated files of `streams` that no checkpoint knows and that changed after the previous
+   * run's last scan: opened to be drained from their start, oldest first. Only on a restart of
+   * sources that ran before (a first start follows startAt instead).
+   */
+  async recoverUnseen(streams: ReadonlyMap<string, FileSourceSpec>, known: ReadonlySet<string>): Promise<void> {
+    const since = this.host.checkpoints.previousRunScannedAt;
+    if (since === undefined) return;
+    const threshold = BigInt(Math.max(0, since - UNSEEN_SLACK_MS)) * 1_000_000n;
+    for (const [stream, spec] of streams) {
+      for (const c of await rotatedFilesOf(path.dirname(stream), path.basename(stream))) {
+        const key = identityKey(c.stat.dev, c.stat.ino);
+        // A compressed file without checkpoint is almost always one read before and compressed
+        // since (logrotate's mtime is the compression time): reading it would duplicate it whole.
+        if (c.compressed || known.has(key) || this.host.isTracked(key) || c.stat.mtimeNs < threshold) continue;
+        if (!this.host.slotFree()) return;
+        if (await this.drainCopy(c, spec, stream)) {
+          this.host.metrics.filesRecovered.inc({ source: spec.name, how: "unseen" });
+          this.host.logger.info({ file: c.path, stream }, "draining a file created and rotated away while nodetap was down");
+        }
+      }
+    }
+  }
+}
