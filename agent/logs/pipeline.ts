@@ -1,3 +1,4 @@
+import os from "node:os";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { LogsConfig } from "../config/sections/logs.js";
@@ -53,7 +54,8 @@ export class LogPipelineRunner {
     this.logger = opts.logger;
     this.specs = fileSourceSpecs(opts.config);
     checkSinkConfig(opts.config.sink);
-    this.nodeName = opts.nodeName ?? process.env.NODE_NAME ?? "";
+    // Outside a cluster (no NODE_NAME from the chart) records still say which host they come from.
+    this.nodeName = opts.nodeName || process.env.NODE_NAME || os.hostname();
     this.metrics = new LogMetrics(opts.registry);
   }
 

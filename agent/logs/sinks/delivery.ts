@@ -94,6 +94,9 @@ export interface DeliveryOptions {
  */
 export class Delivery {
   private readonly lanes: DeliveryLane[];
+  /** Start of the current run of failed attempts (undefined: the last attempt succeeded). */
+  private failingSince?: number;
+  private failedAttempts = 0;
   /** Lane of each file (lane key) that has records queued or in flight. */
   private readonly pins = new Map<string, { lane: DeliveryLane; records: number }>();
   private readonly controller = new AbortController();
@@ -183,6 +186,7 @@ export class Delivery {
         state.attempt = 0;
         state.lastError = undefined;
         state.nextAttemptAt = undefined;
+        this.noteRecovered();
         return true;
       }
       if (signal.aborted) return false;
@@ -291,7 +295,22 @@ export class Delivery {
     );
   }
 
+  /** After failed attempts, the first delivery logs that the sink works again (once per outage). */
+  private noteRecovered(): void {
+    if (this.failingSince === undefined) return;
+    this.opts.logger.info(
+      { sink: this.sinkName, failedAttempts: this.failedAttempts, outageSeconds: Math.round((Date.now() - this.failingSince) / 100) / 10 },
+      "log delivery resumed",
+    );
+    this.failingSince = undefined;
+    this.failedAttempts = 0;
+  }
+
   private logFailure(result: Exclude<DeliveryResult, { kind: "ok" }>, batch: Batch, attempt: number): void {
+    if (result.kind === "retry") {
+      this.failingSince ??= Date.now();
+      this.failedAttempts++;
+    }
     // At most one line per 5 s while failures go on; the counters have every one.
     const now = Date.now();
     if (now - this.lastErrorLogAt < 5000) {

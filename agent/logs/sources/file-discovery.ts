@@ -22,6 +22,10 @@ export class FileDiscovery {
   private readonly watchers = new Map<string, fs.FSWatcher>();
   private watchProblemLogged = false;
   private readonly globErrorsLogged = new Set<string>();
+  /** Include globs that matched nothing at the last scan (warned about once each). */
+  private readonly emptyGlobsWarned = new Set<string>();
+  /** Files per source found by the last scan (excludes applied). */
+  lastCounts: Record<string, number> = {};
 
   constructor(
     private readonly specs: readonly FileSourceSpec[],
@@ -34,18 +38,36 @@ export class FileDiscovery {
   async scan(): Promise<{ files: Map<string, FileSourceSpec>; directories: Set<string> }> {
     const files = new Map<string, FileSourceSpec>();
     const directories = new Set<string>();
+    const counts: Record<string, number> = {};
     for (const spec of this.specs) {
+      counts[spec.name] ??= 0;
       for (const pattern of spec.include) {
         const result = await expandGlob(pattern, { maxMatches: MAX_MATCHES_PER_PATTERN, maxDirectories: MAX_DIRECTORIES_PER_PATTERN });
         for (const d of result.directories) directories.add(d);
         for (const e of result.errors) this.reportGlobError(e.path, e.code);
         if (result.matches.length >= MAX_MATCHES_PER_PATTERN) this.reportGlobError(pattern, "TOO_MANY_MATCHES");
+        this.noteEmptyGlob(spec.name, pattern, result.matches.length === 0);
         for (const file of result.matches) {
-          if (!files.has(file) && !spec.exclude.matches(file)) files.set(file, spec);
+          if (!files.has(file) && !spec.exclude.matches(file)) {
+            files.set(file, spec);
+            counts[spec.name]++;
+          }
         }
       }
     }
+    this.lastCounts = counts;
     return { files, directories };
+  }
+
+  /** Warns once when an include glob matches nothing (a typo, or logs not where they were expected). */
+  private noteEmptyGlob(source: string, pattern: string, empty: boolean): void {
+    if (!empty) {
+      this.emptyGlobsWarned.delete(pattern);
+      return;
+    }
+    if (this.emptyGlobsWarned.has(pattern)) return;
+    this.emptyGlobsWarned.add(pattern);
+    this.logger.warn({ source, glob: pattern }, "an include glob matches no file (yet); it is scanned again every tail.scanInterval");
   }
 
   private reportGlobError(where: string, code: string): void {

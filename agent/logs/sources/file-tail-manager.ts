@@ -132,6 +132,10 @@ export class FileTailManager {
     await this.recovery.recoverUnseen(this.streamsOf(previous, knownBefore), new Set(previous.map((cp) => identityKey(cp.dev, cp.ino))));
     await removeStaleUnpacked(this.deps.checkpoints.dir, new Set([...this.deps.checkpoints.allFiles()].map((cp) => cp.path)));
     this.running = true;
+    this.deps.logger.info(
+      { files: this.discovery.lastCounts, rotatedRecovered: this.countOpen().draining, waitingForSlot: this.waiting },
+      "tailing log files",
+    );
     const every = (ms: number, fn: () => void) => {
       const t = setInterval(fn, ms);
       t.unref();

@@ -36,8 +36,12 @@ export function filesStatus(tailers: FileTailer[], waiting: number): Record<stri
     .sort((a, b) => b.lagBytes - a.lagBytes)
     .slice(0, STATUS_FILES_LIMIT)
     .map((t) => t.status());
+  let unacknowledged = 0;
+  for (const t of tailers) unacknowledged += Math.max(0, t.size - t.committedOffset);
   return {
     filesKnown: tailers.length,
+    /** Bytes in the files not yet acknowledged by the sink (read or not): what a crash now would re-send or still has to send. */
+    deliveryLagBytes: unacknowledged,
     filesOpen: tailers.filter((t) => t.isOpen).length,
     filesWaiting: waiting,
     files,

@@ -383,6 +383,7 @@ export class FileTailer {
       committedOffset: this.committedOffset,
       ...(this.stream !== this.path ? { stream: this.stream } : {}),
       lagBytes: this.lagBytes,
+      deliveryLagBytes: Math.max(0, this.size - this.committedOffset),
       unackedTickets: this.tracker.pending,
     };
   }
