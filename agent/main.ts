@@ -34,7 +34,12 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const logger = pino({ level: loaded.config.log.level, base: { app: "nodetap" }, timestamp: pino.stdTimeFunctions.isoTime });
+  // The agent's own log lines go to stderr, always: stdout belongs to the stdout sink's records
+  // (a `| jq` must never meet a log line). Synchronous, so nothing is lost at exit.
+  const logger = pino(
+    { level: loaded.config.log.level, base: { app: "nodetap" }, timestamp: pino.stdTimeFunctions.isoTime },
+    pino.destination({ dest: 2, sync: true }),
+  );
   for (const notice of loaded.notices) logger.info(notice);
   let agent: Agent;
   try {

@@ -164,7 +164,7 @@ export async function startNodetapWithSink(
     ],
     {
       cwd: repoRoot,
-      stdio: ["ignore", "pipe", "inherit"],
+      stdio: ["ignore", "ignore", "pipe"],
       env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NAME: "bench-node" },
     },
   );
@@ -172,7 +172,7 @@ export async function startNodetapWithSink(
   // "nodetap started" is logged once the server listens and the log pipeline runs.
   const address = await new Promise<string>((resolve, reject) => {
     let carry = "";
-    proc.stdout?.on("data", (c: Buffer) => {
+    proc.stderr?.on("data", (c: Buffer) => {
       const lines = (carry + c.toString()).split("\n");
       carry = lines.pop() ?? "";
       for (const l of lines) if (l.includes('"nodetap started"')) resolve(String((JSON.parse(l) as { address: string }).address));

@@ -176,10 +176,10 @@ export class AgentProcess extends ManagedProcess {
   url = "";
   port = 0;
 
-  /** stdout parsed as pino JSON lines (non-JSON lines are skipped). */
+  /** stderr (where the agent logs) parsed as pino JSON lines (non-JSON lines are skipped). */
   logs(): LogLine[] {
     const out: LogLine[] = [];
-    for (const line of this.stdout.split("\n")) {
+    for (const line of this.stderr.split("\n")) {
       if (!line.startsWith("{")) continue;
       try {
         out.push(JSON.parse(line) as LogLine);

@@ -131,7 +131,7 @@ describe.runIf(gate("container image (podman)", present, needs))("container imag
       expect(pod.hostNetwork).toBe(true);
       const start = performance.now();
       let metrics = "";
-      await agent.waitFor(() => agent.stdout.includes("nodetap started") || !agent.alive(), 60_000, "the agent to start");
+      await agent.waitFor(() => agent.stderr.includes("nodetap started") || !agent.alive(), 60_000, "the agent to start");
       expect(agent.alive(), agent.stderr).toBe(true);
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
       metrics = await res.text();
@@ -155,7 +155,7 @@ describe.runIf(gate("container image (podman)", present, needs))("container imag
       expect(status.NoNewPrivs).toBe("1");
 
       // A line of the agent's own log first, then the app's: only the app's may reach the sink.
-      await agent.waitFor(() => agent.stdout.includes("log pipeline started"), 10_000, "the log pipeline");
+      await agent.waitFor(() => agent.stderr.includes("log pipeline started"), 10_000, "the log pipeline");
       const own = `own-line-${Date.now()}`;
       const line = `app-line-${Date.now()}`;
       appendFileSync(path.join(ownDir, "0.log"), `2026-11-28T10:00:00.000000000Z stdout F ${own}\n`);
@@ -223,7 +223,7 @@ describe.runIf(gate("container image (podman)", present, needs))("container imag
       process.env,
     );
     try {
-      await agent.waitFor(() => agent.stdout.includes("nodetap started") || !agent.alive(), 60_000, "the agent to start");
+      await agent.waitFor(() => agent.stderr.includes("nodetap started") || !agent.alive(), 60_000, "the agent to start");
       expect(agent.alive(), agent.stderr).toBe(true);
       const pid = run(podman!, ["inspect", "--format", "{{.State.Pid}}", name]).stdout.trim();
       // Scrape from inside its network namespace (nsenter), with this test's own Node.

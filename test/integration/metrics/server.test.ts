@@ -36,9 +36,9 @@ function nodeFamilies(parsed: Map<string, ParsedFamily>): string[] {
   return [...parsed.keys()].filter((n) => n.startsWith("node_")).sort();
 }
 
-/** What the process said: stderr, and stdout with JSON log lines reduced to their key and message. */
+/** What the process said, stdout then stderr, with JSON log lines reduced to their key and message. */
 function output(r: ExitResult): string {
-  const lines = r.stdout.split("\n").map((line) => {
+  const lines = `${r.stdout}\n${r.stderr}`.split("\n").map((line) => {
     if (!line.startsWith("{")) return line;
     try {
       const l = JSON.parse(line) as { key?: string; msg?: string };
@@ -47,7 +47,7 @@ function output(r: ExitResult): string {
       return line;
     }
   });
-  return lines.join("\n") + r.stderr;
+  return lines.join("\n");
 }
 
 interface Status {
@@ -488,7 +488,9 @@ describe("signals and exit codes", () => {
     expect(result.code).toBe(0);
     expect(agent.findLog("shutdown requested")?.signal).toBe("SIGTERM");
     expect(agent.findLog("nodetap stopped")).toBeDefined();
-    expect(result.stderr).toBe("");
+    // stdout is the stdout sink's; stderr holds nothing but JSON log lines (no warning, no stack).
+    expect(result.stdout).toBe("");
+    for (const line of result.stderr.split("\n").filter(Boolean)) expect(() => JSON.parse(line) as unknown, line).not.toThrow();
   });
 
   it("exits 4 with a clear message when the listen address is in use", async () => {

@@ -15,6 +15,8 @@ export type AgentLogLine = Record<string, unknown> & { level?: number; msg?: str
 export class AgentProcess {
   readonly logs: AgentLogLine[] = [];
   readonly stderr: string[] = [];
+  /** What the agent printed on stdout (the stdout sink's records; nothing with an HTTP sink). */
+  readonly stdout: string[] = [];
   address?: string;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly proc: ChildProcess;
@@ -42,8 +44,9 @@ export class AgentProcess {
     });
     // A kill during startup is a normal test event; whenStarted() reports it to whoever waits.
     this.started.catch(() => undefined);
+    // The agent logs JSON lines to stderr (stdout is the stdout sink's).
     let carry = "";
-    this.proc.stdout?.on("data", (chunk: Buffer) => {
+    this.proc.stderr?.on("data", (chunk: Buffer) => {
       const text = carry + chunk.toString("utf8");
       const lines = text.split("\n");
       carry = lines.pop() ?? "";
@@ -52,6 +55,7 @@ export class AgentProcess {
         try {
           obj = JSON.parse(line) as AgentLogLine;
         } catch {
+          if (this.stderr.length < 1000) this.stderr.push(line + "\n");
           continue;
         }
         if (this.logs.length < this.maxLogs) this.logs.push(obj);
@@ -61,8 +65,8 @@ export class AgentProcess {
         }
       }
     });
-    this.proc.stderr?.on("data", (c: Buffer) => {
-      if (this.stderr.length < 1000) this.stderr.push(c.toString("utf8"));
+    this.proc.stdout?.on("data", (c: Buffer) => {
+      if (this.stdout.length < 1000) this.stdout.push(c.toString("utf8"));
     });
     this.exited = new Promise((resolve) => {
       // "close" (not "exit"): all of stdout and stderr has been read by then.
