@@ -187,7 +187,9 @@ export class FileTailManager {
         try {
           const startedAt = Date.now();
           await this.scanOnce();
-          this.deps.checkpoints.noteScan(startedAt);
+          // Not before the start-up recovery is done: a crash before it must find the same
+          // previous-run time again, or files rotated away unseen would look old.
+          if (this.running) this.deps.checkpoints.noteScan(startedAt);
         } catch (err) {
           this.deps.logger.error({ err: (err as Error).message }, "log file scan failed; retrying at the next interval");
         }

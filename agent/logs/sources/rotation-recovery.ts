@@ -27,8 +27,12 @@ export interface RecoveryHost {
   openDrain(file: string, spec: FileSourceSpec, opts: { stream: string; resume?: ResumePoint; originFile?: string }): Promise<boolean>;
 }
 
-/** Seconds of slack on the previous run's last scan time (mtime granularity, clock steps). */
-const UNSEEN_SLACK_MS = 2000;
+/**
+ * Slack on the previous run's last scan time: a file created just before that scan and renamed
+ * away before the scan saw it. Kept below tail.rotateWait's usual values, so a rotated file read
+ * to its end and forgotten just before a crash is not read again whole.
+ */
+const UNSEEN_SLACK_MS = 1000;
 
 /**
  * Finds, after a restart, the data that rotated away while nodetap was down, so that no
