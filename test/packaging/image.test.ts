@@ -182,9 +182,10 @@ describe.runIf(gate("container image (podman)", present, needs))("container imag
       // `podman run` (attached) exits with the container's status once podman has cleaned up.
       const exit = await agent.waitExit(15_000);
       const code = run(podman!, ["inspect", "--format", "{{.State.ExitCode}}", name]).stdout.trim();
-      expect(code, agent.stdout.slice(-2000)).toBe("0");
+      expect(code, agent.stderr.slice(-2000)).toBe("0");
       expect(exit).toEqual({ code: 0, signal: null });
-      expect(agent.stdout).toContain("nodetap stopped");
+      expect(agent.stderr).toContain("nodetap stopped");
+      expect(agent.stdout).not.toContain("nodetap stopped");
       // Checkpoints landed in the only writable mount, despite the read-only root.
       expect(readdirSync(state).length).toBeGreaterThan(0);
     } finally {
