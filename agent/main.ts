@@ -1,6 +1,6 @@
 import pino from "pino";
-import { loadConfig } from "./config/load.js";
-import { ConfigError, EXIT_CONFIG } from "./config/errors.js";
+import { ConfigError, EXIT_CONFIG, formatIssue } from "./config/errors.js";
+import { checkConfig } from "./config/validate.js";
 import { helpText } from "./config/docs.js";
 import { HostPathError, EXIT_HOST_PATHS } from "./host/check.js";
 import { Agent, ListenError, EXIT_LISTEN } from "./agent.js";
@@ -10,16 +10,9 @@ import { VERSION } from "./version.js";
 const SHUTDOWN_DEADLINE_MS = 20_000;
 
 export async function main(argv: string[]): Promise<number> {
-  let loaded;
-  try {
-    loaded = loadConfig(argv);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`nodetap: ${err.message}\n`);
-      return EXIT_CONFIG;
-    }
-    throw err;
-  }
+  // One pass for both commands: read (argv, file, env) and validate everything run would check
+  // before it starts. Every error is printed, one line each, and nothing starts.
+  const { read: loaded, issues } = await checkConfig(argv, process.env);
   if (loaded.command === "help") {
     process.stdout.write(helpText());
     return 0;
@@ -28,9 +21,18 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`nodetap ${VERSION} (node ${process.version})\n`);
     return 0;
   }
+  const errors = issues.filter((i) => i.severity === "error");
+  const warnings = issues.filter((i) => i.severity === "warning");
+  if (errors.length > 0) {
+    for (const e of [...errors, ...warnings]) process.stderr.write(`nodetap: ${formatIssue(e)}\n`);
+    return EXIT_CONFIG;
+  }
   if (loaded.command === "check-config") {
     process.stdout.write(`config OK${loaded.configFile ? `: ${loaded.configFile}` : ""}\n`);
     for (const notice of loaded.notices) process.stdout.write(`note: ${notice}\n`);
+    for (const n of issues.filter((i) => i.severity === "note"))
+      process.stdout.write(`note: ${formatIssue(n).replace(/^config note: /, "")}\n`);
+    for (const w of warnings) process.stderr.write(`nodetap: ${formatIssue(w)}\n`);
     return 0;
   }
 
@@ -41,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     pino.destination({ dest: 2, sync: true }),
   );
   for (const notice of loaded.notices) logger.info(notice);
+  for (const w of warnings) logger.warn({ key: w.key }, formatIssue(w));
   let agent: Agent;
   try {
     agent = new Agent(loaded.config, logger);

@@ -1,5 +1,8 @@
 import { configSchema, type AgentConfig } from "./root.js";
-import { envNameOf, isField, walkFields, type Field, type Section } from "./schema.js";
+import { envNameOf, isField, kebabFlagOf, walkFields, type Field, type Section } from "./schema.js";
+import { redactUrl } from "./redact.js";
+
+export { redactUrl } from "./redact.js";
 
 function showDefault(field: Field<unknown>): string {
   const d = field.default;
@@ -14,6 +17,11 @@ function kindText(field: Field<unknown>): string {
   return field.kind;
 }
 
+/** The flag shown for a key: its node_exporter name, else the kebab-case form of its path. */
+function primaryFlag(path: readonly string[], field: Field<unknown>): string {
+  return field.flags?.[0] ?? kebabFlagOf(path);
+}
+
 /** `nodetap --help`: commands, then every flag with its default, generated from the schema. */
 export function helpText(): string {
   const lines = [
@@ -23,28 +31,35 @@ export function helpText(): string {
     "",
     "Commands:",
     "  run (default)              run the agent",
-    "  check-config --config F    validate a configuration (file, env, flags) and exit 0, or 2 with the problem",
+    "  check-config --config F    check a configuration as run would (file, env, flags, and the files and env",
+    "                             variables it refers to) and exit 0, or 2 listing every problem",
     "",
     "Flags:",
     "  --config FILE              YAML configuration file (or env NODETAP_CONFIG)",
+    "  --offline                  check-config only: do not read the files and env variables the config refers to",
     "  --version                  print the version and exit",
     "  --help                     this text",
     "  --collector.<name>, --no-collector.<name>   enable/disable a collector",
+    "",
+    "Every key is also a flag, spelled as below (kebab case) or as its key (--logs.maxInFlightBytes);",
+    "a boolean flag takes --name, --name=false or --no-name.",
+    "",
   ];
   walkFields(configSchema as Section, (path, field) => {
-    const flag = field.flags?.[0] ?? path.join(".");
-    const value = field.kind === "bool" ? "" : "=" + field.kind.toUpperCase();
+    const flag = primaryFlag(path, field);
+    const value =
+      field.kind === "bool" ? "" : field.kind === "enum" ? `=${(field.enumValues ?? []).join("|")}` : "=" + field.kind.toUpperCase();
     lines.push(`  --${flag}${value}`);
     lines.push(`      ${field.doc} (default: ${showDefault(field)}; key ${path.join(".")}; env ${envNameOf(path)})`);
   });
   return lines.join("\n") + "\n";
 }
 
-/** The README's configuration reference table, generated from the schema (a test keeps the README in sync). */
+/** docs/configuration.md's reference table, generated from the schema (a test keeps the doc in sync). */
 export function markdownReference(): string {
   const rows = ["| key | type | default | flag | description |", "|---|---|---|---|---|"];
   walkFields(configSchema as Section, (path, field) => {
-    const flags = (field.flags ?? []).map((f) => `\`--${f}\``).join(", ") || `\`--${path.join(".")}\``;
+    const flags = (field.flags ?? []).map((f) => `\`--${f}\``).join(", ") || `\`--${primaryFlag(path, field)}\``;
     const def = showDefault(field).replace(/\|/g, "\\|");
     rows.push(`| \`${path.join(".")}\` | ${kindText(field)} | \`${def}\` | ${flags} | ${field.doc.replace(/\|/g, "\\|")} |`);
   });
@@ -77,25 +92,4 @@ function redact(schema: Section, values: Record<string, unknown>): Record<string
     }
   }
   return out;
-}
-
-/**
- * A URL's user info and query values can hold credentials (`https://user:pass@host`,
- * `?token=...`); /status shows the rest of the URL.
- */
-export function redactUrl(value: string): string {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return value;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return value;
-  }
-  if (url.username === "" && url.password === "" && url.search === "") return value;
-  if (url.username !== "" || url.password !== "") {
-    url.username = "redacted";
-    url.password = "";
-  }
-  for (const key of [...url.searchParams.keys()]) url.searchParams.set(key, "redacted");
-  return url.toString();
 }

@@ -1,10 +1,11 @@
 import fs from "node:fs";
 import { parseDocument } from "yaml";
 import { configSchema, type AgentConfig } from "./root.js";
-import { ConfigError } from "./errors.js";
-import { defaultsOf, envNameOf, isField, walkFields, type Field, type Section } from "./schema.js";
+import { ConfigError, type ConfigIssue } from "./errors.js";
+import { defaultsOf, envNameOf, isField, kebabFlagOf, walkFields, type Field, type Section } from "./schema.js";
 import { coerce } from "./values.js";
 import { NODE_EXPORTER_COLLECTORS } from "./node-exporter-collectors.js";
+import { didYouMean } from "./suggest.js";
 
 export type Command = "run" | "check-config" | "version" | "help";
 
@@ -15,8 +16,19 @@ export interface LoadedConfig {
   configFile?: string;
   /** Dotted keys set explicitly by file, env or flag (defaults excluded). */
   explicit: Set<string>;
+  /** Where each explicit key's value came from (`in FILE`, `env NAME`, `flag --name`), the last layer that set it. */
+  sources: Map<string, string>;
   /** Non-fatal notes for the log, e.g. disabled collectors that nodetap does not have. */
   notices: string[];
+  /** check-config --offline: do not read the files and env variables the config refers to. */
+  offline: boolean;
+}
+
+/** The configuration as read, with every problem found on the way (errors only; see validate.ts for the checks after it). */
+export interface ReadConfig extends LoadedConfig {
+  issues: ConfigIssue[];
+  /** Keys whose given value was rejected (they keep their default; later checks skip them). */
+  failed: Set<string>;
 }
 
 interface FlagTarget {
@@ -32,15 +44,28 @@ const flagIndex = buildFlagIndex();
 /** node_exporter's netlink switches: accepted for compatibility (see parseArgv). */
 const NETLINK_FLAGS = new Set(["collector.arp.netlink", "collector.netdev.netlink", "collector.netclass.netlink"]);
 
+/** Flags that are not config keys. */
+const COMMAND_FLAGS = ["config", "config.file", "help", "version", "offline"];
+
+/**
+ * Every flag name: the node_exporter names declared in the schema, then every key's dotted path
+ * (--logs.maxInFlightBytes) and its kebab-case form (--logs.max-in-flight-bytes). A declared flag
+ * always wins over another key's alias.
+ */
 function buildFlagIndex(): Map<string, FlagTarget> {
   const index = new Map<string, FlagTarget>();
-  walkFields(configSchema as Section, (path, field) => {
-    for (const flag of field.flags ?? []) index.set(flag, { path, field });
-    // Every key also has a flag spelled as its dotted path, e.g. --logs.sink.type.
-    const dotted = path.join(".");
-    if (!index.has(dotted)) index.set(dotted, { path, field });
-  });
+  const targets: FlagTarget[] = [];
+  walkFields(configSchema as Section, (path, field) => targets.push({ path, field }));
+  for (const t of targets) for (const flag of t.field.flags ?? []) index.set(flag, t);
+  for (const t of targets) {
+    for (const alias of [t.path.join("."), kebabFlagOf(t.path)]) if (!index.has(alias)) index.set(alias, t);
+  }
   return index;
+}
+
+/** All flag names a key answers to (for tests and docs). */
+export function flagNamesOf(key: string): string[] {
+  return [...flagIndex].filter(([, t]) => t.path.join(".") === key).map(([name]) => name);
 }
 
 function envIndex(): Map<string, FlagTarget> {
@@ -49,32 +74,77 @@ function envIndex(): Map<string, FlagTarget> {
   return index;
 }
 
+/**
+ * Reads the configuration: defaults < file < NODETAP_* env < flags. Throws the first problem as a
+ * ConfigError; readConfig returns all of them instead.
+ */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const read = readConfig(argv, env);
+  const first = read.issues.find((i) => i.severity === "error");
+  if (first !== undefined) throw new ConfigError(first.key, first.problem, first.source);
+  return read;
+}
+
+/** Reads the configuration and collects every problem of the command line, the file and the env. */
+export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ReadConfig {
   const config = defaultsOf(configSchema) as AgentConfig;
-  const explicit = new Set<string>();
+  const ctx: LoadContext = { explicit: new Set(), sources: new Map(), issues: [], failed: new Set() };
   const notices: string[] = [];
-  const args = parseArgv(argv, notices);
+  const args = parseArgv(argv, notices, ctx.issues);
 
   const configFile = args.configFile ?? (env[CONFIG_FILE_ENV] || undefined);
-  if (configFile !== undefined) applyFile(config, configFile, explicit);
-  applyEnv(config, env, explicit);
+  if (configFile !== undefined) applyFile(config, configFile, ctx);
+  applyEnv(config, env, ctx);
   for (const [target, raw, flagName] of args.flags) {
-    set(config, target, raw, true, `flag --${flagName}`, explicit);
+    set(config, target, raw, true, `flag --${flagName}`, ctx);
   }
-  finish(config, explicit);
-  return { command: args.command, config, configFile, explicit, notices };
+  finish(config, ctx);
+  if (args.offline && args.command !== "check-config") {
+    ctx.issues.push({
+      severity: "error",
+      key: "--offline",
+      problem: "is a check-config option; run always reads what the config refers to",
+    });
+  }
+  return {
+    command: args.command,
+    config,
+    configFile,
+    explicit: ctx.explicit,
+    sources: ctx.sources,
+    notices,
+    offline: args.offline,
+    issues: ctx.issues,
+    failed: ctx.failed,
+  };
+}
+
+interface LoadContext {
+  explicit: Set<string>;
+  sources: Map<string, string>;
+  issues: ConfigIssue[];
+  failed: Set<string>;
 }
 
 interface ParsedArgs {
   command: Command;
   configFile?: string;
+  offline: boolean;
   flags: Array<[FlagTarget, unknown, string]>;
 }
 
-function parseArgv(argv: readonly string[], notices: string[]): ParsedArgs {
-  const out: ParsedArgs = { command: "run", flags: [] };
+function error(issues: ConfigIssue[], key: string, problem: string, source?: string): void {
+  issues.push({ severity: "error", key, problem, source });
+}
+
+function parseArgv(argv: readonly string[], notices: string[], issues: ConfigIssue[]): ParsedArgs {
+  const out: ParsedArgs = { command: "run", offline: false, flags: [] };
   const listSeen = new Set<string>();
   let sawCommand = false;
+  // Once a secret-bearing flag was given, stray words are not echoed: an unquoted secret with a
+  // space in it ("--logs.sink.loki.auth.bearer-token Bearer abc") leaves its tail as arguments.
+  let afterSecret = false;
+  let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--") continue;
@@ -84,10 +154,12 @@ function parseArgv(argv: readonly string[], notices: string[]): ParsedArgs {
         sawCommand = true;
         continue;
       }
-      throw new ConfigError("command line", `unexpected argument ${JSON.stringify(arg)}; commands: run, check-config`);
+      const shown = afterSecret ? `argument ${i + 1} (not shown: it follows a secret-bearing flag)` : `argument ${JSON.stringify(arg)}`;
+      error(issues, "command line", `unexpected ${shown}; commands: run, check-config`);
+      continue;
     }
     if (arg === "-h" || arg === "--help" || arg === "--help-long") {
-      out.command = "help";
+      help = true;
       continue;
     }
     if (arg === "--version" || arg === "-v") {
@@ -98,22 +170,34 @@ function parseArgv(argv: readonly string[], notices: string[]): ParsedArgs {
     const eq = body.indexOf("=");
     let name = eq >= 0 ? body.slice(0, eq) : body;
     const inline: string | undefined = eq >= 0 ? body.slice(eq + 1) : undefined;
-    const takeValue = (): string => {
+    const takeValue = (): string | undefined => {
       if (inline !== undefined) return inline;
       const next = argv[i + 1];
-      if (next === undefined) throw new ConfigError(`--${name}`, "expects a value");
+      if (next === undefined) {
+        error(issues, `--${name}`, "expects a value");
+        return undefined;
+      }
       i++;
       return next;
     };
     if (name === "config" || name === "c" || name === "config.file") {
-      out.configFile = takeValue();
+      const file = takeValue();
+      if (file !== undefined) out.configFile = file;
+      continue;
+    }
+    if (name === "offline") {
+      if (inline !== undefined) error(issues, "--offline", "takes no value");
+      out.offline = true;
       continue;
     }
     if (name === "web.config.file") {
-      throw new ConfigError(
+      error(
+        issues,
         "--web.config.file",
         "exporter-toolkit web config files are not read by nodetap; use web.tls.* and web.basicAuth.* (flags --web.tls.cert-file, --web.tls.key-file, --web.tls.client-ca-file, --web.basic-auth.username, --web.basic-auth.password-file)",
       );
+      if (inline === undefined && argv[i + 1] !== undefined && !argv[i + 1].startsWith("-")) i++;
+      continue;
     }
     let negated = false;
     if (name.startsWith("no-") && !flagIndex.has(name)) {
@@ -124,8 +208,10 @@ function parseArgv(argv: readonly string[], notices: string[]): ParsedArgs {
     if (target === undefined && NETLINK_FLAGS.has(name)) {
       // node_exporter reads these over netlink or from /proc; nodetap always reads /proc and sysfs,
       // which give the same values, so either setting is accepted.
-      if (inline !== undefined && !/^(true|false)$/.test(inline))
-        throw new ConfigError(`--${name}`, `${JSON.stringify(inline)} is not a boolean`);
+      if (inline !== undefined && !/^(true|false)$/.test(inline)) {
+        error(issues, `--${name}`, `${JSON.stringify(inline)} is not a boolean`);
+        continue;
+      }
       notices.push(`--${negated ? "no-" : ""}${name}: nodetap reads /proc and sysfs instead of netlink; flag accepted, no effect`);
       continue;
     }
@@ -136,24 +222,33 @@ function parseArgv(argv: readonly string[], notices: string[]): ParsedArgs {
           notices.push(`--${negated ? "no-" : ""}${name}: nodetap has no ${collector} collector; nothing to disable`);
           continue;
         }
-        throw new ConfigError(
-          `--${name}`,
-          `nodetap does not implement node_exporter's ${collector} collector; see the README's collector list`,
-        );
+        error(issues, `--${name}`, `nodetap does not implement node_exporter's ${collector} collector; see docs/metrics.md for the collector list`);
+        continue;
       }
-      throw new ConfigError(`--${negated ? "no-" : ""}${name}`, `unknown flag; see nodetap --help`);
+      const prefix = negated ? "no-" : "";
+      const candidates = negated
+        ? [...flagIndex].filter(([, t]) => t.field.kind === "bool").map(([n]) => n)
+        : [...flagIndex.keys(), ...COMMAND_FLAGS];
+      const hint = didYouMean(name, candidates, (c) => `--${prefix}${c}`);
+      error(issues, `--${prefix}${name}`, `unknown flag; ${hint || "see nodetap --help"}`);
+      continue;
     }
+    if (target.field.secret) afterSecret = true;
     if (target.field.kind === "bool") {
       if (negated) {
-        if (inline !== undefined) throw new ConfigError(`--no-${name}`, "takes no value");
-        out.flags.push([target, false, `no-${name}`]);
+        if (inline !== undefined) error(issues, `--no-${name}`, "takes no value");
+        else out.flags.push([target, false, `no-${name}`]);
       } else {
         out.flags.push([target, inline ?? true, name]);
       }
       continue;
     }
-    if (negated) throw new ConfigError(`--no-${name}`, `--${name} is not a boolean flag`);
+    if (negated) {
+      error(issues, `--no-${name}`, `--${name} is not a boolean flag`);
+      continue;
+    }
     const value = takeValue();
+    if (value === undefined) continue;
     if (target.field.kind === "stringList" || target.field.kind === "regexList") {
       // Repeated list flags accumulate, as with node_exporter's repeatable flags.
       const key = target.path.join(".");
@@ -168,24 +263,49 @@ function parseArgv(argv: readonly string[], notices: string[]): ParsedArgs {
     }
     out.flags.push([target, value, name]);
   }
+  if (help) out.command = "help";
   return out;
 }
 
-function applyFile(config: AgentConfig, file: string, explicit: Set<string>): void {
+/**
+ * A YAML parser message without the text it quotes ("Unexpected scalar token in YAML stream:
+ * \"...\""): the quoted token can be a secret's value. The line and column stay.
+ */
+function yamlProblem(message: string): string {
+  return `invalid YAML: ${message
+    .split("\n")[0]
+    .replace(/:? *"(?:[^"\\]|\\.)*"/g, "")
+    .replace(/:$/, "")}`;
+}
+
+function applyFile(config: AgentConfig, file: string, ctx: LoadContext): void {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
-    throw new ConfigError("--config", `cannot read ${file}: ${(err as Error).message}`);
+    error(ctx.issues, "--config", `cannot read ${file}: ${(err as Error).message}`);
+    return;
   }
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    throw new ConfigError(file, `invalid YAML: ${e.message.split("\n")[0]}`);
+    const seen = new Set<string>();
+    for (const e of doc.errors) {
+      const problem = yamlProblem(e.message);
+      if (!seen.has(problem)) error(ctx.issues, file, problem);
+      seen.add(problem);
+    }
+    return;
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (err) {
+    // e.g. an alias without its anchor; the message names the alias, which is not printed.
+    error(ctx.issues, file, `invalid YAML: ${(err as Error).message.split(":")[0]}`);
+    return;
+  }
   if (data === null || data === undefined) return;
-  mergeObject(config as unknown as Record<string, unknown>, configSchema as Section, data, [], file, explicit);
+  mergeObject(config as unknown as Record<string, unknown>, configSchema as Section, data, [], file, ctx);
 }
 
 function mergeObject(
@@ -194,38 +314,52 @@ function mergeObject(
   data: unknown,
   path: string[],
   file: string,
-  explicit: Set<string>,
+  ctx: LoadContext,
 ): void {
   const where = path.length === 0 ? "(top level)" : path.join(".");
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
-    throw new ConfigError(where, `expected a mapping of keys, got ${JSON.stringify(data)}`, `in ${file}`);
+    // What was given is named by its kind only: a section given a scalar can hold a secret (auth: "Bearer ...").
+    const kind = data === null ? "nothing" : Array.isArray(data) ? "a list" : `a ${typeof data}`;
+    error(ctx.issues, where, `expected a mapping of keys, got ${kind}`, `in ${file}`);
+    if (path.length > 0) ctx.failed.add(where);
+    return;
   }
   for (const [key, value] of Object.entries(data)) {
     const node = schema[key];
     const p = [...path, key];
     if (node === undefined) {
-      throw new ConfigError(p.join("."), `unknown key; allowed keys under ${where}: ${Object.keys(schema).join(", ")}`, `in ${file}`);
+      const hint = didYouMean(key, Object.keys(schema), (c) => [...path, c].join("."));
+      error(
+        ctx.issues,
+        p.join("."),
+        `unknown key; ${hint ? `${hint} ` : ""}allowed keys under ${where}: ${Object.keys(schema).join(", ")}`,
+        `in ${file}`,
+      );
+      continue;
     }
     if (isField(node)) {
-      set(target as unknown as AgentConfig, { path: p, field: node }, value, false, `in ${file}`, explicit, target, key);
+      set(target as unknown as AgentConfig, { path: p, field: node }, value, false, `in ${file}`, ctx, target, key);
     } else {
-      mergeObject(target[key] as Record<string, unknown>, node as Section, value, p, file, explicit);
+      mergeObject(target[key] as Record<string, unknown>, node as Section, value, p, file, ctx);
     }
   }
 }
 
-function applyEnv(config: AgentConfig, env: NodeJS.ProcessEnv, explicit: Set<string>): void {
+function applyEnv(config: AgentConfig, env: NodeJS.ProcessEnv, ctx: LoadContext): void {
   const index = envIndex();
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith("NODETAP_") || name === CONFIG_FILE_ENV || value === undefined) continue;
     const target = index.get(name);
     if (target === undefined) {
-      throw new ConfigError(
+      const hint = didYouMean(name, index.keys());
+      error(
+        ctx.issues,
         name,
-        "unknown environment variable; NODETAP_* variables must name a config key (see the README's configuration reference)",
+        `unknown environment variable; ${hint ? `${hint} ` : ""}NODETAP_* variables must name a config key (see docs/configuration.md)`,
       );
+      continue;
     }
-    set(config, target, value, true, `env ${name}`, explicit);
+    set(config, target, value, true, `env ${name}`, ctx);
   }
 }
 
@@ -235,24 +369,32 @@ function set(
   raw: unknown,
   fromText: boolean,
   source: string,
-  explicit: Set<string>,
+  ctx: LoadContext,
   parent?: Record<string, unknown>,
   leafKey?: string,
 ): void {
   const key = target.path.join(".");
   const result = coerce(target.field, raw, fromText);
-  if (!result.ok) throw new ConfigError(key, result.problem, source);
+  if (!result.ok) {
+    error(ctx.issues, key, result.problem, source);
+    ctx.failed.add(key);
+    return;
+  }
+  // A later layer that sets the key right makes an earlier layer's bad value moot.
+  ctx.failed.delete(key);
   let obj = parent;
   if (obj === undefined) {
     obj = config as unknown as Record<string, unknown>;
     for (const part of target.path.slice(0, -1)) obj = obj[part] as Record<string, unknown>;
   }
   obj[leafKey ?? target.path[target.path.length - 1]] = result.value;
-  explicit.add(key);
+  ctx.explicit.add(key);
+  ctx.sources.set(key, source);
 }
 
 /** Cross-field rules and --collector.disable-defaults. */
-function finish(config: AgentConfig, explicit: Set<string>): void {
+function finish(config: AgentConfig, ctx: LoadContext): void {
+  const explicit = ctx.explicit;
   const collectors = config.metrics.collectors as Record<string, Record<string, unknown>>;
   if (config.metrics.disableDefaults) {
     for (const [name, options] of Object.entries(collectors)) {
@@ -267,7 +409,8 @@ function finish(config: AgentConfig, explicit: Set<string>): void {
   ];
   for (const [c, a, b] of exclusive) {
     if (collectors[c][a] !== "" && collectors[c][b] !== "") {
-      throw new ConfigError(`metrics.collectors.${c}.${a}`, `cannot be set together with metrics.collectors.${c}.${b}; set one of them`);
+      const key = `metrics.collectors.${c}.${a}`;
+      error(ctx.issues, key, `cannot be set together with metrics.collectors.${c}.${b}; set one of them`, ctx.sources.get(key));
     }
   }
   // node_exporter: an explicit include replaces the default exclude; both explicit is an error.
@@ -279,10 +422,9 @@ function finish(config: AgentConfig, explicit: Set<string>): void {
   for (const [c, inc, exc] of includeOverDefault) {
     if (collectors[c][inc] === "") continue;
     if (explicit.has(`metrics.collectors.${c}.${exc}`)) {
-      throw new ConfigError(
-        `metrics.collectors.${c}.${inc}`,
-        `cannot be set together with metrics.collectors.${c}.${exc}; set one of them`,
-      );
+      const key = `metrics.collectors.${c}.${inc}`;
+      error(ctx.issues, key, `cannot be set together with metrics.collectors.${c}.${exc}; set one of them`, ctx.sources.get(key));
+      continue;
     }
     collectors[c][exc] = "";
   }

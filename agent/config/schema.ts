@@ -1,7 +1,7 @@
 /**
  * A tiny schema language for nodetap's configuration. Each leaf field carries its kind, default,
  * documentation, and the node_exporter-style flags that set it; the TypeScript type of the
- * config, the defaults, the validation, the env variable names, the README table and the JSON
+ * config, the defaults, the validation, the env variable names, the docs/configuration.md table and the JSON
  * Schema are all derived from the same declaration (see load.ts, docs.ts).
  */
 
@@ -80,4 +80,14 @@ export function envSegment(key: string): string {
 
 export function envNameOf(path: readonly string[]): string {
   return ["NODETAP", ...path.map(envSegment)].join("_");
+}
+
+/** `maxInFlightBytes` -> `max-in-flight-bytes` */
+export function kebabSegment(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
+}
+
+/** The kebab-case flag of a key: logs.maxInFlightBytes -> logs.max-in-flight-bytes (every key has one). */
+export function kebabFlagOf(path: readonly string[]): string {
+  return path.map(kebabSegment).join(".");
 }

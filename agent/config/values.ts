@@ -1,4 +1,5 @@
 import type { Field } from "./schema.js";
+import { SECRET_SHOWN, redactText } from "./redact.js";
 
 /** Result of converting one raw value: the value, or a message saying what is allowed. */
 export type Coerced = { ok: true; value: unknown } | { ok: false; problem: string };
@@ -38,14 +39,15 @@ export function compileGoRegex(source: string): RegExp {
   return new RegExp(body, flags);
 }
 
-function show(raw: unknown): string {
-  const text = typeof raw === "string" ? JSON.stringify(raw) : (JSON.stringify(raw) ?? String(raw));
+/** A value as an error line quotes it: JSON, URL credentials redacted, cut at 120 characters. */
+export function show(raw: unknown): string {
+  const text = redactText(typeof raw === "string" ? JSON.stringify(raw) : (JSON.stringify(raw) ?? String(raw)));
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
 /** Converts a raw value (a YAML value, or a string from env/flags) to the field's type. */
 export function coerce(field: Field<unknown>, raw: unknown, fromText: boolean): Coerced {
-  const shown = field.secret ? "(secret value)" : show(raw);
+  const shown = field.secret ? SECRET_SHOWN : show(raw);
   switch (field.kind) {
     case "string":
       if (typeof raw === "string") return { ok: true, value: raw };
@@ -102,15 +104,21 @@ export function coerce(field: Field<unknown>, raw: unknown, fromText: boolean): 
     case "stringMap": {
       if (fromText && typeof raw === "string") {
         const out: Record<string, string> = {};
-        for (const pair of splitList(raw)) {
+        const pairs = splitList(raw);
+        for (const [i, pair] of pairs.entries()) {
           const eq = pair.indexOf("=");
-          if (eq <= 0) return { ok: false, problem: `${shown}: entry ${show(pair)} is not key=value` };
+          if (eq <= 0) {
+            // A secret map's entry is never echoed, not even its name: a malformed entry such as
+            // "Authorization: Bearer ..." is a header name and its secret value run together.
+            const entry = field.secret ? `entry ${i + 1} of ${pairs.length}` : `entry ${show(pair)}`;
+            return { ok: false, problem: `${shown}: ${entry} is not key=value; allowed: NAME=VALUE pairs separated by commas` };
+          }
           out[pair.slice(0, eq)] = pair.slice(eq + 1);
         }
         return { ok: true, value: out };
       }
       if (typeof raw !== "object" || raw === null || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === "string")) {
-        return { ok: false, problem: `${field.secret ? "(secret value)" : shown} is not a map of strings to strings` };
+        return { ok: false, problem: `${shown} is not a map of strings to strings` };
       }
       return { ok: true, value: { ...(raw as Record<string, string>) } };
     }

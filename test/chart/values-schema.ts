@@ -175,7 +175,7 @@ export function valuesSchema(): JsonSchema {
       }),
       checkpoints: obj({ hostPath: str("A directory on the node, not /.", { pattern: "^/.+" }) }),
       excludeOwnLogs: bool(),
-      config: { ...sectionSchema(configSchema as unknown as Section), description: "The agent's configuration file (keys in the main README)." },
+      config: { ...sectionSchema(configSchema as unknown as Section), description: "The agent's configuration file (keys in docs/configuration.md)." },
       existingConfigMap: dnsName(),
       existingConfigMapKey: str(undefined, { pattern: "^[-._a-zA-Z0-9]+$" }),
       extraArgs: list({ type: "string", pattern: "^--" }),

@@ -81,7 +81,7 @@ export const metricsSchema = {
           min: 0.001,
         },
       ),
-      statWorkers: f.int(4, "Number of statfs calls run at the same time (in a worker thread, off Node's thread pool).", {
+      statWorkers: f.int(4, "Most statfs calls run at the same time, in Node's thread pool; never more than half the pool (UV_THREADPOOL_SIZE, default 4), so hung mounts leave the rest to the log pipeline.", {
         flags: ["collector.filesystem.stat-workers"],
         min: 1,
         max: 64,

@@ -139,7 +139,9 @@ describe("precise errors", () => {
     const file = tempFile("metrics:\n  collectors:\n    cpux: {}\n");
     const err = errorOf(() => loadConfig(["--config", file], {}));
     expect(err.key).toBe("metrics.collectors.cpux");
-    expect(err.message).toMatch(/unknown key; allowed keys under metrics\.collectors: arp, bonding/);
+    expect(err.message).toMatch(
+      /unknown key; did you mean metrics\.collectors\.cpu\? allowed keys under metrics\.collectors: arp, bonding/,
+    );
     expect(err.message).toContain(file);
   });
 
