@@ -16,7 +16,7 @@ import type { MetricsConfig } from "../config/sections/metrics.js";
 export interface Collector {
   readonly name: string;
   update(out: MetricSink, ctx: ScrapeContext): Promise<void> | void;
-  /** Releases resources (worker threads, watchers) at shutdown. */
+  /** Releases resources (pending calls, watchers) at shutdown. */
   close?(): Promise<void> | void;
 }
 
@@ -35,7 +35,7 @@ export interface CollectorDefinition {
   readonly name: string;
   /** On unless --no-collector.<name> or --collector.disable-defaults (as in node_exporter 1.12). */
   readonly defaultEnabled: boolean;
-  /** Its work runs off the main thread (worker threads); the registry starts it before the others. */
+  /** Its work runs off the main thread (libuv's thread pool); the registry starts it before the others. */
   readonly offThread?: boolean;
   create(deps: CollectorDeps): Collector;
 }

@@ -2,8 +2,9 @@ import type { Logger } from "pino";
 
 /**
  * statfs of mount points without letting a hung mount (a dead NFS server, a stuck FUSE daemon)
- * block a scrape. The calls run in a StatfsBackend (worker threads in production, see
- * filesystem-stat-worker.ts; a fake in tests); this file decides when to stop waiting:
+ * block a scrape. The calls run in a StatfsBackend (libuv's thread pool in production, with a
+ * bound on the pool threads hung calls may hold, see filesystem-stat-pool.ts; a fake in tests);
+ * this file decides when to stop waiting:
  *
  * - a call still running `timeout` after it started makes its mount "stuck": the scrape reports
  *   it with device_error 1 ("mountpoint timeout", as node_exporter) and moves on;
@@ -11,7 +12,7 @@ import type { Logger } from "pino";
  *   answered by then (still queued behind hung ones, or started late) are reported the same way
  *   for this scrape, without marking their mount stuck unless their own timeout passes;
  * - a stuck mount is not asked again while its call is pending (node_exporter's stuckMounts),
- *   so a hung NFS mount costs one blocked thread, not one per scrape;
+ *   so a hung NFS mount costs one blocked pool thread, not one per scrape;
  * - when the pending call finally returns, the mount is reported normally from the next scrape.
  */
 
@@ -32,19 +33,17 @@ export type StatfsOutcome = { ok: true; values: StatfsValues } | { ok: false; er
 export interface StatfsBatch {
   /** One per path; each settles when its call returns, however late, and never rejects. */
   readonly results: ReadonlyArray<Promise<StatfsOutcome>>;
-  /** When call i started (ms since the epoch); undefined while it waits for a thread. */
+  /** When call i started (ms since the epoch); undefined while it waits for a thread (a slot). */
   startedAt(i: number): number | undefined;
   /** The caller stopped waiting for call i: the thread blocked in it may be given up. */
   abandon(i: number): void;
   /** Makes sure calls no thread has started yet never start (their results settle as errors). */
   cancelWaiting(): void;
-  /** Called on every scheduler tick: settle finished calls, add a thread if calls queue behind a slow one. */
-  refresh(): void;
 }
 
 export interface StatfsBackend {
   run(localPaths: readonly string[]): StatfsBatch;
-  /** Threads left blocked in calls that were given up and have not returned yet. */
+  /** Calls given up on that have not returned yet (each one holds a thread). */
   abandonedCount(): number;
   close(): Promise<void>;
 }
@@ -136,7 +135,6 @@ export class MountStatter {
       }),
     );
     const tick = (): void => {
-      batch.refresh();
       const now = Date.now();
       for (const i of watching) {
         const started = batch.startedAt(i);

@@ -6,7 +6,7 @@ import { excludeIncludeFilter } from "../filter-flags.js";
 import { gauge, type MetricSink } from "../model.js";
 import { parseMountinfo, type MountEntry } from "../parsers/mountinfo.js";
 import { MountStatter, type MountStat, type StatfsBackend, type StuckMount } from "./filesystem-stat.js";
-import { MAX_ABANDONED_WORKERS, WorkerStatfsBackend } from "./filesystem-stat-worker.js";
+import { PoolStatfsBackend, statfsPoolLimit } from "./filesystem-stat-pool.js";
 
 const labels = ["device", "mountpoint", "fstype", "device_error"];
 const sizeDesc = gauge("node_filesystem_size_bytes", "Filesystem size in bytes.", labels);
@@ -68,12 +68,17 @@ function emit(out: MetricSink, mount: MountEntry, stat: MountStat, seen: Set<str
   out.add(mountInfoDesc, 1, mount.device, mount.major, mount.minor, mount.mountPoint);
 }
 
-const liveStatters = new Set<MountStatter>();
+/** Each running collector's statter, with the number of pool threads its statfs calls may hold. */
+const liveStatters = new Map<MountStatter, number>();
 
 export interface FilesystemStatus {
   /** Mount points whose statfs has not returned since it timed out; not asked again until it does. */
   stuckMounts: StuckMount[];
-  /** Threads blocked in those calls, and how many may be before no new one is started. */
+  /**
+   * Thread-pool threads blocked in those calls, and how many statfs calls may hold pool threads
+   * at once (running or blocked); when all of them are blocked, other mounts are reported as
+   * timed out without a call until one returns.
+   */
   abandonedStatThreads: number;
   maxAbandonedStatThreads: number;
 }
@@ -82,11 +87,13 @@ export interface FilesystemStatus {
 export function filesystemStatus(): FilesystemStatus {
   const stuckMounts: StuckMount[] = [];
   let abandonedStatThreads = 0;
-  for (const statter of liveStatters) {
+  let maxAbandonedStatThreads = 0;
+  for (const [statter, limit] of liveStatters) {
     stuckMounts.push(...statter.stuckMounts());
     abandonedStatThreads += statter.abandonedCount();
+    maxAbandonedStatThreads += limit;
   }
-  return { stuckMounts, abandonedStatThreads, maxAbandonedStatThreads: MAX_ABANDONED_WORKERS };
+  return { stuckMounts, abandonedStatThreads, maxAbandonedStatThreads };
 }
 
 /** The collector with an explicit statfs backend (tests pass a fake one). */
@@ -108,9 +115,11 @@ export function createFilesystemCollector(deps: CollectorDeps, backend?: StatfsB
     "filesystem type filter",
     logger,
   );
-  const statWorkers = Math.max(1, options.statWorkers);
-  const statter = new MountStatter(backend ?? new WorkerStatfsBackend(logger, statWorkers), options.mountTimeout * 1000, logger);
-  liveStatters.add(statter);
+  // statfs runs on libuv's thread pool, at most statWorkers calls at once and never more than half
+  // the pool, so hung mounts cannot take the threads the log pipeline reads files with.
+  const poolLimit = statfsPoolLimit(Math.max(1, options.statWorkers));
+  const statter = new MountStatter(backend ?? new PoolStatfsBackend(logger, poolLimit), options.mountTimeout * 1000, logger);
+  liveStatters.set(statter, poolLimit);
   return {
     name: "filesystem",
     async update(out) {

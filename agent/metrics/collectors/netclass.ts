@@ -3,13 +3,21 @@ import path from "node:path";
 import { isMissing } from "../../host/read.js";
 import { compileGoRegex } from "../../config/values.js";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
-import { AttributeReaderWorker } from "../../host/attribute-reader-worker.js";
 import { counter, gauge, type MetricDesc, type MetricSink } from "../model.js";
 import { parseIntAutoBase } from "../parsers/auto-base-int.js";
+import { readSysfsAttribute } from "../sysfs-attribute.js";
 
 /**
  * node_exporter's netclass collector (sysfs path, its default): one set of series per entry of
  * /sys/class/net, from the interface's attribute files.
+ *
+ * The attributes are read synchronously on the main thread (open, one read(2), close, as procfs
+ * does): sysfs attributes are generated in memory, with no storage to wait for. Measured on the
+ * development VM (88 files a scrape): 1.2 ms of CPU inline, 1.4 ms through a worker thread (which
+ * overlapped the other collectors but cost a V8 isolate, megabytes of RSS that grew with every
+ * scrape) and 5 ms through the libuv thread pool (three thread hops a file). The attributes that
+ * can wait are speed and duplex, which take the RTNL lock and ask the driver; node_exporter reads
+ * them the same way on every scrape.
  */
 
 const upDesc = gauge("node_network_up", "Value is 1 if operstate is 'up', 0 otherwise.", ["device"]);
@@ -110,37 +118,30 @@ export function emitNetClassIface(out: MetricSink, device: string, iface: NetCla
 export const collector: CollectorDefinition = {
   name: "netclass",
   defaultEnabled: true,
-  offThread: true,
   create({ paths, config }) {
     const options = config.collectors.netclass;
     const ignoredDevices = compileGoRegex(options.ignoredDevices);
     const netClassDir = paths.sys("class", "net");
-    const reader = new AttributeReaderWorker();
     return {
       name: "netclass",
-      async update(out) {
+      update(out) {
         const devices = listNetDevices(netClassDir);
         if (devices === undefined) return;
-        const wanted: Array<{ device: string; files: string[] }> = [];
         for (const device of devices) {
           if (ignoredDevices.test(device)) continue;
-          const files = attributeFilesOf(path.join(netClassDir, device));
+          const deviceDir = path.join(netClassDir, device);
+          const files = attributeFilesOf(deviceDir);
           // The device went away between listing and reading: nothing to report for it.
-          if (files !== undefined) wanted.push({ device, files });
-        }
-        const reads = await reader.read(wanted.flatMap(({ device, files }) => files.map((f) => path.join(netClassDir, device, f))));
-        let next = 0;
-        for (const { device, files } of wanted) {
+          if (files === undefined) continue;
           const raw: Partial<Record<NetClassAttributeFile, string>> = {};
           for (const file of files) {
             // Files the kernel refuses to read (EINVAL for the speed of a down link, EOPNOTSUPP) are left out, as procfs does.
-            const value = reads[next++].text;
+            const value = readSysfsAttribute(path.join(deviceDir, file)).text;
             if (value !== undefined) raw[file as NetClassAttributeFile] = value.trim();
           }
           emitNetClassIface(out, device, parseNetClassIface(raw), options.ignoreInvalidSpeed);
         }
       },
-      close: () => reader.close(),
     };
   },
 };

@@ -157,7 +157,7 @@ describe("readMountTable", () => {
   });
 });
 
-describe("filesystem collector on a fixture tree (real worker threads)", () => {
+describe("filesystem collector on a fixture tree (real statfs calls in the thread pool)", () => {
   it("reports exactly node_exporter's series for each mount", async () => {
     const out = await (async () => {
       const c = collector.create(deps(treeFlags()));
@@ -273,7 +273,6 @@ class FakeBackend implements StatfsBackend {
       results,
       startedAt: (i) => startedAt[i],
       abandon: () => this.abandoned++,
-      refresh: () => undefined,
       cancelWaiting: () => undefined,
     };
   }
