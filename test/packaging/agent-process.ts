@@ -5,7 +5,7 @@ import net from "node:net";
 import path from "node:path";
 import { REPO } from "./tools.js";
 
-/** Figures for the README (sizes, start-up times), collected by the packaging tests. */
+/** Figures for docs/benchmarks.md (sizes, start-up times), collected by the packaging tests. */
 export const FIGURES = path.join(REPO, "dist/packaging-figures.json");
 
 export function recordFigure(key: string, value: unknown): void {
