@@ -222,7 +222,11 @@ function parseArgv(argv: readonly string[], notices: string[], issues: ConfigIss
           notices.push(`--${negated ? "no-" : ""}${name}: nodetap has no ${collector} collector; nothing to disable`);
           continue;
         }
-        error(issues, `--${name}`, `nodetap does not implement node_exporter's ${collector} collector; see docs/metrics.md for the collector list`);
+        error(
+          issues,
+          `--${name}`,
+          `nodetap does not implement node_exporter's ${collector} collector; see docs/metrics.md for the collector list`,
+        );
         continue;
       }
       const prefix = negated ? "no-" : "";

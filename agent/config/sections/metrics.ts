@@ -81,11 +81,15 @@ export const metricsSchema = {
           min: 0.001,
         },
       ),
-      statWorkers: f.int(4, "Most statfs calls run at the same time, in Node's thread pool; never more than half the pool (UV_THREADPOOL_SIZE, default 4), so hung mounts leave the rest to the log pipeline.", {
-        flags: ["collector.filesystem.stat-workers"],
-        min: 1,
-        max: 64,
-      }),
+      statWorkers: f.int(
+        4,
+        "Most statfs calls run at the same time, in Node's thread pool; never more than half the pool (UV_THREADPOOL_SIZE, default 4), so hung mounts leave the rest to the log pipeline.",
+        {
+          flags: ["collector.filesystem.stat-workers"],
+          min: 1,
+          max: 64,
+        },
+      ),
     },
     hwmon: {
       enabled: enabled("hwmon", true, "hardware sensors from /sys/class/hwmon"),
