@@ -25,6 +25,25 @@ export interface FileCheckpoint {
   size?: number;
 }
 
+/**
+ * A file read to its end and forgotten: its stream and fingerprint, so that a compressed copy of
+ * it found after a restart (`syslog.2.gz`, `0.log.<time>.gz`) is known as read and not read again.
+ */
+export interface FinishedFile {
+  stream: string;
+  fingerprintBytes: number;
+  fingerprint: string;
+  /** When it was forgotten (ms since the epoch). */
+  at: number;
+}
+
+/** Finished files remembered per stream: the few rotated files not yet compressed when nodetap stops. */
+const FINISHED_PER_STREAM = 4;
+/** Finished files remembered in all (the checkpoint file is rewritten often: it stays small). */
+const FINISHED_MAX = 4096;
+/** A compressed copy is made at the next rotation or two; a week covers any rotation schedule. */
+const FINISHED_KEEP_MS = 7 * 24 * 3600 * 1000;
+
 interface CheckpointFileV1 {
   version: 1;
   writtenAt: string;
@@ -37,6 +56,7 @@ interface CheckpointFileV1 {
    * rotated file without checkpoint that changed after it was possibly never seen.
    */
   scannedAt?: number;
+  finished?: FinishedFile[];
 }
 
 export const CHECKPOINT_FILE = "checkpoints.json";
@@ -45,6 +65,7 @@ export class CheckpointStore {
   private readonly files = new Map<string, FileCheckpoint>();
   private readonly cursors = new Map<string, string>();
   private readonly knownSources = new Set<string>();
+  private finished: FinishedFile[] = [];
   private dirty = false;
   private writing: Promise<void> = Promise.resolve();
   private timer?: NodeJS.Timeout;
@@ -117,6 +138,8 @@ export class CheckpointStore {
       this.files.set(checkpointKey(e.dev, e.ino), { ...e });
     }
     if (typeof doc.scannedAt === "number" && Number.isFinite(doc.scannedAt)) this.previousScanAt = doc.scannedAt;
+    // Only a hint against reading a compressed copy twice: entries that do not parse are skipped.
+    if (Array.isArray(doc.finished)) this.finished = doc.finished.filter(isFinishedFile);
     for (const [name, cursor] of Object.entries(doc.cursors ?? {})) if (typeof cursor === "string") this.cursors.set(name, cursor);
   }
 
@@ -161,6 +184,24 @@ export class CheckpointStore {
     if (this.files.delete(checkpointKey(dev, ino))) this.dirty = true;
   }
 
+  /** Remembers a file read to its end whose checkpoint is dropped (see FinishedFile). */
+  noteFinished(entry: Omit<FinishedFile, "at">): void {
+    if (entry.fingerprintBytes <= 0) return;
+    const now = Date.now();
+    const same = (f: FinishedFile) => f.stream === entry.stream;
+    const ofStream = this.finished.filter(same);
+    const drop = new Set(ofStream.slice(0, Math.max(0, ofStream.length - FINISHED_PER_STREAM + 1)));
+    this.finished = this.finished.filter((f) => !drop.has(f) && now - f.at < FINISHED_KEEP_MS);
+    this.finished.push({ ...entry, at: now });
+    if (this.finished.length > FINISHED_MAX) this.finished.splice(0, this.finished.length - FINISHED_MAX);
+    this.dirty = true;
+  }
+
+  /** Files of `stream` read to their end and forgotten, oldest first. */
+  finishedOf(stream: string): FinishedFile[] {
+    return this.finished.filter((f) => f.stream === stream);
+  }
+
   get fileCount(): number {
     return this.files.size;
   }
@@ -197,6 +238,7 @@ export class CheckpointStore {
         files: [...this.files.values()],
         cursors: Object.fromEntries(this.cursors),
         scannedAt: this.lastScanAt ?? this.previousScanAt,
+        finished: this.finished,
       };
       try {
         await writeAtomically(path.join(this.dir, CHECKPOINT_FILE), JSON.stringify(doc));
@@ -230,6 +272,18 @@ function isFileCheckpoint(e: unknown): e is FileCheckpoint {
     c.offset >= 0 &&
     (c.stream === undefined || typeof c.stream === "string") &&
     (c.size === undefined || (Number.isSafeInteger(c.size) && c.size >= 0))
+  );
+}
+
+function isFinishedFile(e: unknown): e is FinishedFile {
+  const f = e as FinishedFile;
+  return (
+    typeof f === "object" &&
+    f !== null &&
+    typeof f.stream === "string" &&
+    Number.isInteger(f.fingerprintBytes) &&
+    typeof f.fingerprint === "string" &&
+    Number.isFinite(f.at)
   );
 }
 

@@ -19,7 +19,7 @@ import type { FileCheckpoint } from "../checkpoint.js";
 import type { ResumePoint } from "./file-opener.js";
 import { RotationRecovery, type RecoveryHost } from "./rotation-recovery.js";
 import { findCopyOf, removeStaleUnpacked } from "./rotated-copies.js";
-import { activePathOf } from "./rotation-names.js";
+import { activePathOf, compareRotationAge } from "./rotation-names.js";
 import { filesStatus, updateFileGauges } from "./file-tail-report.js";
 
 export interface FileTailManagerDeps {
@@ -118,6 +118,10 @@ export class FileTailManager {
   }
 
   async start(): Promise<void> {
+    // Without a previous scan time (a first start, or a file from a version without one) there is
+    // nothing to keep for a crash during recovery: record this run's time before any file is
+    // found, so that every checkpoint file written carries a time the next run can look back to.
+    if (this.deps.checkpoints.previousRunScannedAt === undefined) this.deps.checkpoints.noteScan(Date.now());
     for (const spec of this.specs) if (!this.deps.checkpoints.sourceKnown(spec.name)) this.startAtSources.add(spec.name);
     // As the previous run left them: the first scan overwrites entries of files rewritten in place.
     const previous = [...this.deps.checkpoints.allFiles()].map((cp) => ({ ...cp }));
@@ -129,7 +133,7 @@ export class FileTailManager {
     // stream's rotated files are read before its active file.
     this.recovery.setPending(previous);
     this.waiting += await this.recovery.recoverPending(() => this.stopping);
-    await this.recovery.recoverUnseen(this.streamsOf(previous, knownBefore), new Set(previous.map((cp) => identityKey(cp.dev, cp.ino))));
+    await this.recovery.recoverUnseen(this.streamsOf(previous, knownBefore), previous);
     await removeStaleUnpacked(this.deps.checkpoints.dir, new Set([...this.deps.checkpoints.allFiles()].map((cp) => cp.path)));
     this.running = true;
     this.deps.logger.info(
@@ -439,6 +443,10 @@ export class FileTailManager {
 
   private takeNext(): FileTailer | undefined {
     for (const t of this.drainQueue) {
+      // One rotated file of a stream at a time, the oldest first: reading them by turns would
+      // interleave their records in the lane.
+      const oldest = this.oldestDraining(t.stream);
+      if (oldest !== undefined && oldest !== t && oldest.isOpen) continue;
       this.drainQueue.delete(t);
       return t;
     }
@@ -451,8 +459,22 @@ export class FileTailManager {
     return undefined;
   }
 
+  /**
+   * The stream's rotated file with the oldest data: by the rotated names where they tell (files
+   * found after a restart are opened in no particular order), else the first one that rotated.
+   */
+  private oldestDraining(stream: string): FileTailer | undefined {
+    let oldest: FileTailer | undefined;
+    // The name it was found under: an unpacked .gz is named by its .gz.
+    const name = (t: FileTailer) => t.origin.file ?? t.path;
+    for (const t of this.draining.get(stream) ?? []) if (oldest === undefined || compareRotationAge(name(t), name(oldest)) < 0) oldest = t;
+    return oldest;
+  }
+
   private kick(): void {
-    if (this.pumping !== undefined || this.stopping) return;
+    // Nothing is read before start() has found what rotated away while nodetap was down (a
+    // watch event on an active file must not start its reading ahead of its rotated files).
+    if (this.pumping !== undefined || this.stopping || !this.running) return;
     this.pumping = this.pump().finally(() => {
       this.pumping = undefined;
     });
@@ -505,7 +527,11 @@ export class FileTailManager {
       if (t.pendingTickets > 0) continue;
       this.finishing.delete(t);
       this.noteDrained(t);
-      if (!this.tailers.has(t.key)) this.deps.checkpoints.removeFile(t.identity.dev, t.identity.ino);
+      if (!this.tailers.has(t.key)) {
+        this.deps.checkpoints.removeFile(t.identity.dev, t.identity.ino);
+        const { fingerprintBytes, fingerprint } = t.identity;
+        this.deps.checkpoints.noteFinished({ stream: t.stream, fingerprintBytes, fingerprint });
+      }
       const unpacked = this.recovery.unpacked.get(t.key);
       if (unpacked !== undefined) {
         this.recovery.unpacked.delete(t.key);

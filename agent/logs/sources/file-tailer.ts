@@ -39,6 +39,12 @@ export interface TailerDeps {
 export type ReadOutcome = "more" | "eof" | "error";
 
 const FINGERPRINT_RECHECK_MS = 1000;
+/**
+ * Once read to its end, a file is checked again before reading on if this long passed: a
+ * copytruncate followed by more writes than had been read (a file that waited behind its rotated
+ * files, or a slow poll) would otherwise be read on as if it were the old file.
+ */
+const FINGERPRINT_RECHECK_AFTER_END_MS = 100;
 
 /**
  * Reads one file: descriptor, read offset, line splitting, decoding, and the ack tracker whose
@@ -68,6 +74,8 @@ export class FileTailer {
   readonly initialFingerprint: string;
   private generation = 0;
   private fingerprintCheckedAt = 0;
+  /** The last read found no more data (see FINGERPRINT_RECHECK_AFTER_END_MS). */
+  private reachedEnd = true;
   private tracker: AckTracker<number>;
   /** Position of the last ticket issued, to skip tickets that would move nothing. */
   private lastIssued: number;
@@ -176,6 +184,7 @@ export class FileTailer {
       }
       this.lastGrowthAt = Date.now();
       this.consume(buf.subarray(0, bytesRead));
+      this.reachedEnd = this.readOffset >= this.size;
       if (this.state !== "active" && this.readOffset >= this.size) this.drainedOnce = true;
       return this.readOffset < this.size ? "more" : "eof";
     } catch (err) {
@@ -248,6 +257,7 @@ export class FileTailer {
 
   /** Called at the end of the data: flushes a last line or held records when their time has come. */
   private atEnd(): void {
+    this.reachedEnd = true;
     const now = Date.now();
     const idleFor = now - this.lastGrowthAt;
     if (this.state !== "active") this.drainedOnce = true;
@@ -320,8 +330,9 @@ export class FileTailer {
    */
   private fingerprintCheckDue(): boolean {
     const now = Date.now();
-    if (this.identity.fingerprintBytes >= this.deps.settings.fingerprintBytes && now - this.fingerprintCheckedAt < FINGERPRINT_RECHECK_MS)
-      return false;
+    const since = now - this.fingerprintCheckedAt;
+    const full = this.identity.fingerprintBytes >= this.deps.settings.fingerprintBytes;
+    if (full && since < (this.reachedEnd ? FINGERPRINT_RECHECK_AFTER_END_MS : FINGERPRINT_RECHECK_MS)) return false;
     this.fingerprintCheckedAt = now;
     return true;
   }

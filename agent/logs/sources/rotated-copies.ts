@@ -6,6 +6,13 @@ import zlib from "node:zlib";
 import { fingerprintOf, readHead } from "./file-identity.js";
 import { rotatedFilesOf, type RotatedCandidate } from "./rotation-names.js";
 
+/**
+ * Fewer first bytes than this do not tell files apart (`w=f0`, `2026-12-`, a JSON key): a
+ * fingerprint over less (a checkpoint of a file that had just been created) identifies no copy;
+ * the copy is then read whole as a file nodetap never saw (duplicates rather than a wrong offset).
+ */
+export const MIN_MATCH_BYTES = 64;
+
 /** The first bytes a checkpoint's fingerprint was computed over. */
 export interface FingerprintRef {
   fingerprintBytes: number;
@@ -59,7 +66,7 @@ export async function findCopyOf(
   ref: FingerprintRef,
   skip: (c: RotatedCandidate) => boolean,
 ): Promise<RotatedCandidate | undefined> {
-  if (ref.fingerprintBytes <= 0) return undefined;
+  if (ref.fingerprintBytes < MIN_MATCH_BYTES) return undefined;
   const candidates = await rotatedFilesOf(path.dirname(streamPath), path.basename(streamPath));
   // Newest first: a copy is usually the most recent rotation.
   for (const c of candidates.reverse()) {

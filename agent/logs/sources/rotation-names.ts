@@ -38,9 +38,41 @@ export interface RotatedCandidate {
 /** Entries looked at in one directory when listing a stream's rotated files. */
 const MAX_ENTRIES = 10_000;
 
+/** A rotated name's place in its stream's history, as far as the name tells it. */
+type RotationRank = { kind: "index"; n: number } | { kind: "time"; digits: string } | undefined;
+
+function rankOf(file: string): RotationRank {
+  const name = path.basename(file).replace(/\.gz$/, "");
+  const m = ANY_ROTATED.exec(name);
+  if (!m) return undefined;
+  const index = /^\.(\d{1,4})$/.exec(m[2]);
+  if (index) return { kind: "index", n: Number(index[1]) };
+  return { kind: "time", digits: m[2].replace(/\D/g, "") };
+}
+
 /**
- * The regular files in `dir` whose names are rotated names of `base`, oldest (mtime) first.
- * Unreadable or vanishing entries are left out.
+ * Which of two rotated files of one stream holds older data, by their names: logrotate's
+ * `name.N` counts up with age (`syslog.3.gz` is older than `syslog.1`), dates and timestamps
+ * (dateext, the kubelet's `0.log.<time>`) count up with time. Negative when `a` is older,
+ * positive when `b` is, 0 when the names do not tell. A name without rotation suffix is the
+ * active name, the newest (a file rotated to a name no glob matches keeps it). Modification
+ * times cannot tell: a `.gz` is written when it is compressed, after the newer file it rotated
+ * before.
+ */
+export function compareRotationAge(a: string, b: string): number {
+  const ra = rankOf(a);
+  const rb = rankOf(b);
+  if (ra === undefined || rb === undefined) return ra === rb ? 0 : ra === undefined ? 1 : -1;
+  if (ra?.kind === "index" && rb?.kind === "index") return rb.n - ra.n;
+  if (ra?.kind === "time" && rb?.kind === "time" && ra.digits.length === rb.digits.length) {
+    return ra.digits < rb.digits ? -1 : ra.digits > rb.digits ? 1 : 0;
+  }
+  return 0;
+}
+
+/**
+ * The regular files in `dir` whose names are rotated names of `base`, oldest first (by the names
+ * where they tell, else by modification time). Unreadable or vanishing entries are left out.
  */
 export async function rotatedFilesOf(dir: string, base: string): Promise<RotatedCandidate[]> {
   let names: string[];
@@ -56,5 +88,7 @@ export async function rotatedFilesOf(dir: string, base: string): Promise<Rotated
     const st = await fs.lstat(file, { bigint: true }).catch(() => undefined);
     if (st?.isFile()) out.push({ path: file, stat: st, compressed: isCompressedName(name) });
   }
-  return out.sort((a, b) => (a.stat.mtimeNs < b.stat.mtimeNs ? -1 : a.stat.mtimeNs > b.stat.mtimeNs ? 1 : 0));
+  return out.sort(
+    (a, b) => compareRotationAge(a.path, b.path) || (a.stat.mtimeNs < b.stat.mtimeNs ? -1 : a.stat.mtimeNs > b.stat.mtimeNs ? 1 : 0),
+  );
 }

@@ -3,11 +3,11 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { CheckpointStore, FileCheckpoint } from "../checkpoint.js";
 import type { LogMetrics } from "../metrics.js";
-import { identityKey } from "./file-identity.js";
+import { fingerprintMatches, fingerprintOf, identityKey } from "./file-identity.js";
 import type { ResumePoint } from "./file-opener.js";
 import type { FileSourceSpec } from "./file-source-spec.js";
 import { findRenamedFile } from "./renamed-file-finder.js";
-import { UNPACK_DIR, findCopyOf, unpackForDrain } from "./rotated-copies.js";
+import { MIN_MATCH_BYTES, UNPACK_DIR, findCopyOf, headOf, unpackForDrain, type FingerprintRef } from "./rotated-copies.js";
 import { activePathOf, rotatedFilesOf, type RotatedCandidate } from "./rotation-names.js";
 
 /** What the tail manager lends the recovery. */
@@ -42,14 +42,17 @@ const UNSEEN_SLACK_MS = 1000;
  * - a checkpointed file that no longer exists, in a rotated file that starts with the same
  *   bytes: copytruncate's copy, or the file compressed (`.gz`, unpacked to the state directory);
  * - rotated files of a known stream that have no checkpoint and changed after the previous
- *   run's last scan: created and rotated away while nodetap was down (read whole, oldest first;
- *   not .gz ones, which are nearly always files read before and compressed since).
+ *   run's last scan: created and rotated away while nodetap was down (read whole, oldest first),
+ *   compressed ones too unless they start like a file read before (a checkpoint's or one read to
+ *   its end and forgotten: logrotate's and the kubelet's compressed copies of what was read).
  * A checkpoint is dropped only when its file provably no longer exists; that loss is counted
  * (nodetap_log_files_lost_total, nodetap_log_lost_bytes_total) and logged with the path.
  */
 export class RotationRecovery {
   private pending: FileCheckpoint[] = [];
   private running = false;
+  /** Rotated copies (.gz or copytruncate's) drained for a checkpoint: not new files. */
+  private readonly claimed = new Set<string>();
   /** Unpacked copies of .gz files by the identity of the copy, removed once drained. */
   readonly unpacked = new Map<string, string>();
 
@@ -133,14 +136,30 @@ export class RotationRecovery {
     return "done";
   }
 
-  /** The checkpointed file by device and inode: at its path, else renamed within its directory. */
+  /**
+   * The checkpointed file by device and inode (at its path, else renamed within its directory),
+   * if it still starts with the checkpoint's bytes: once a file is deleted, the filesystem gives
+   * its inode to the next new file, often a neighbour's (`app.log.1` after `db.log` was removed).
+   */
   private async locate(cp: FileCheckpoint): Promise<string | undefined> {
     const st = await fs.stat(cp.path, { bigint: true }).catch(() => undefined);
-    if (st !== undefined && identityKey(st.dev, st.ino) === identityKey(cp.dev, cp.ino)) return cp.path;
-    return findRenamedFile(path.dirname(cp.path), cp.dev, cp.ino);
+    const found =
+      st !== undefined && identityKey(st.dev, st.ino) === identityKey(cp.dev, cp.ino)
+        ? cp.path
+        : await findRenamedFile(path.dirname(cp.path), cp.dev, cp.ino);
+    if (found === undefined) return undefined;
+    const handle = await fs.open(found, "r").catch(() => undefined);
+    if (handle === undefined) return undefined;
+    try {
+      const size = Number((await handle.stat()).size);
+      return (await fingerprintMatches(handle, size, cp.fingerprintBytes, cp.fingerprint)) ? found : undefined;
+    } finally {
+      await handle.close();
+    }
   }
 
   async drainCopy(copy: RotatedCandidate, spec: FileSourceSpec, stream: string, resume?: ResumePoint): Promise<boolean> {
+    this.claimed.add(copy.path);
     if (!copy.compressed) return this.host.openDrain(copy.path, spec, { stream, resume });
     let unpacked: string;
     try {
@@ -175,16 +194,21 @@ export class RotationRecovery {
    * run's last scan: opened to be drained from their start, oldest first. Only on a restart of
    * sources that ran before (a first start follows startAt instead).
    */
-  async recoverUnseen(streams: ReadonlyMap<string, FileSourceSpec>, known: ReadonlySet<string>): Promise<void> {
+  async recoverUnseen(streams: ReadonlyMap<string, FileSourceSpec>, previous: readonly FileCheckpoint[]): Promise<void> {
     const since = this.host.checkpoints.previousRunScannedAt;
     if (since === undefined) return;
     const threshold = BigInt(Math.max(0, since - UNSEEN_SLACK_MS)) * 1_000_000n;
+    const previousByKey = new Map(previous.map((cp) => [identityKey(cp.dev, cp.ino), cp]));
     for (const [stream, spec] of streams) {
+      const finished = this.host.checkpoints.finishedOf(stream);
       for (const c of await rotatedFilesOf(path.dirname(stream), path.basename(stream))) {
         const key = identityKey(c.stat.dev, c.stat.ino);
-        // A compressed file without checkpoint is almost always one read before and compressed
-        // since (logrotate's mtime is the compression time): reading it would duplicate it whole.
-        if (c.compressed || known.has(key) || this.host.isTracked(key) || c.stat.mtimeNs < threshold) continue;
+        if (this.host.isTracked(key) || this.claimed.has(c.path) || c.stat.mtimeNs < threshold) continue;
+        // The checkpointed file itself (not a new file that got a deleted file's inode).
+        const own = previousByKey.get(key);
+        if (own !== undefined && (await startsLikeAny(c, [own]))) continue;
+        // A compressed copy of a file read to its end before (logrotate's, the kubelet's).
+        if (c.compressed && (await startsLikeAny(c, finished))) continue;
         if (!this.host.slotFree()) return;
         if (await this.drainCopy(c, spec, stream)) {
           this.host.metrics.filesRecovered.inc({ source: spec.name, how: "unseen" });
@@ -193,4 +217,16 @@ export class RotationRecovery {
       }
     }
   }
+}
+
+/** Whether the file (decompressed when a .gz) starts with the bytes of one of `refs`. */
+async function startsLikeAny(c: RotatedCandidate, refs: readonly FingerprintRef[]): Promise<boolean> {
+  const heads = new Map<number, Buffer | undefined>();
+  for (const ref of refs) {
+    if (ref.fingerprintBytes < MIN_MATCH_BYTES) continue;
+    if (!heads.has(ref.fingerprintBytes)) heads.set(ref.fingerprintBytes, await headOf(c, ref.fingerprintBytes));
+    const head = heads.get(ref.fingerprintBytes);
+    if (head?.length === ref.fingerprintBytes && fingerprintOf(head) === ref.fingerprint) return true;
+  }
+  return false;
 }

@@ -32,6 +32,22 @@ describe("CheckpointStore", () => {
     expect(b.sourceKnown("host")).toBe(false);
   });
 
+  it("remembers the last few files of each stream read to their end, across restarts", async () => {
+    const { metrics } = newMetrics();
+    const a = await CheckpointStore.open(dir, silentLogger, metrics);
+    for (let i = 0; i < 6; i++) a.noteFinished({ stream: "/var/log/a.log", fingerprintBytes: 256, fingerprint: `a${i}` });
+    a.noteFinished({ stream: "/var/log/b.log", fingerprintBytes: 256, fingerprint: "b0" });
+    a.noteFinished({ stream: "/var/log/b.log", fingerprintBytes: 0, fingerprint: "empty" });
+    await a.flush();
+    const doc = JSON.parse(fs.readFileSync(path.join(dir, CHECKPOINT_FILE), "utf8")) as { finished: unknown[] };
+    doc.finished.push({ stream: 1 }, null);
+    fs.writeFileSync(path.join(dir, CHECKPOINT_FILE), JSON.stringify(doc));
+    const b = await CheckpointStore.open(dir, silentLogger, metrics);
+    expect(b.recovered).toBe(false);
+    expect(b.finishedOf("/var/log/a.log").map((f) => f.fingerprint)).toEqual(["a2", "a3", "a4", "a5"]);
+    expect(b.finishedOf("/var/log/b.log").map((f) => f.fingerprint)).toEqual(["b0"]);
+  });
+
   it("writes only when something changed, unless forced", async () => {
     const { registry, metrics } = newMetrics();
     const s = await CheckpointStore.open(dir, silentLogger, metrics);

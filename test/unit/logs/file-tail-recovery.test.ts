@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import zlib from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { defaultsOf } from "../../../agent/config/schema.js";
 import { logsSchema, type LogsConfig } from "../../../agent/config/sections/logs.js";
@@ -77,6 +78,8 @@ describe("FileTailManager restart recovery", () => {
   const write = (name: string, text: string) => fs.writeFileSync(path.join(logDir, name), text);
   const append = (name: string, text: string) => fs.appendFileSync(path.join(logDir, name), text);
   const messages = (rs: LogRecord[]) => rs.map((r) => r.message).sort();
+  /** A line long enough for its file's first bytes to identify the file (MIN_MATCH_BYTES). */
+  const line = (id: string) => `${id} ${"-".repeat(80)}\n`;
 
   it("does not open checkpointed files still at their path past maxOpenFiles (the scan owns them)", async () => {
     write("a.log", "a1\n");
@@ -112,5 +115,53 @@ describe("FileTailManager restart recovery", () => {
     write("app.log", "n1\n");
     const second = await run(config(() => undefined));
     expect(messages(second.records)).toEqual(["l2", "n1"]);
+  });
+
+  it("drains what rotated away unseen oldest first by name, compressed files included (issue 9)", async () => {
+    const gz = (from: string, to: string) => {
+      fs.writeFileSync(path.join(logDir, to), zlib.gzipSync(fs.readFileSync(path.join(logDir, from))));
+      fs.rmSync(path.join(logDir, from));
+    };
+    const mv = (from: string, to: string) => fs.renameSync(path.join(logDir, from), path.join(logDir, to));
+    write("app.log", line("a1"));
+    await run(config(() => undefined));
+    // Down: three rotations with delaycompress; b1's file was never seen and is compressed now,
+    // written (compressed) after c1's, so modification times put it last.
+    mv("app.log", "app.log.1");
+    write("app.log", line("b1"));
+    mv("app.log.1", "app.log.2");
+    gz("app.log.2", "app.log.2.gz");
+    mv("app.log", "app.log.1");
+    write("app.log", line("c1"));
+    mv("app.log.2.gz", "app.log.3.gz");
+    mv("app.log.1", "app.log.2");
+    gz("app.log.2", "app.log.2.gz");
+    mv("app.log", "app.log.1");
+    write("app.log", line("d1"));
+    fs.utimesSync(path.join(logDir, "app.log.1"), new Date(Date.now() - 100), new Date(Date.now() - 100));
+    const second = await run(config(() => undefined));
+    expect(second.records.map((r) => r.message.split(" ")[0])).toEqual(["b1", "c1", "d1"]);
+  });
+
+  it("does not take a file that got a checkpointed file's inode for it", async () => {
+    write("x.log", "x1\n");
+    write("y.log", "y1\n");
+    await run(config(() => undefined));
+    // Down: x.log is deleted, y.log rotates twice; y3's file (never seen) gets x.log's inode,
+    // as filesystems hand a freed inode to the next new file (simulated in the checkpoint).
+    fs.rmSync(path.join(logDir, "x.log"));
+    append("y.log", "y2\n");
+    fs.renameSync(path.join(logDir, "y.log"), path.join(logDir, "y.log.1"));
+    write("y.log", "y3\n");
+    fs.renameSync(path.join(logDir, "y.log.1"), path.join(logDir, "y.log.2"));
+    fs.renameSync(path.join(logDir, "y.log"), path.join(logDir, "y.log.1"));
+    write("y.log", "y4\n");
+    const file = path.join(stateDir, "checkpoints.json");
+    const doc = JSON.parse(fs.readFileSync(file, "utf8")) as { files: Array<{ path: string; ino: string }> };
+    doc.files.find((f) => f.path.endsWith("x.log"))!.ino = String(fs.statSync(path.join(logDir, "y.log.1")).ino);
+    fs.writeFileSync(file, JSON.stringify(doc));
+    const second = await run(config(() => undefined));
+    // y3 is read in y.log's stream, after y2 (not as x.log's, from x.log's offset, out of turn).
+    expect(second.records.map((r) => r.message)).toEqual(["y2", "y3", "y4"]);
   });
 });

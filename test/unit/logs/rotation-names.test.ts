@@ -39,7 +39,7 @@ describe("rotated names", () => {
   it("lists a stream's rotated files oldest first and finds a (compressed) copy by its first bytes", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-rotnames-"));
     try {
-      const content = "first line of the checkpointed file\nsecond\n";
+      const content = `first line of the checkpointed file, long enough to tell files apart ${"-".repeat(40)}\nsecond\n`;
       fs.writeFileSync(path.join(dir, "app.log"), "new\n");
       fs.writeFileSync(path.join(dir, "app.log.2.gz"), zlib.gzipSync(content));
       fs.utimesSync(path.join(dir, "app.log.2.gz"), 1000, 1000);
@@ -47,16 +47,21 @@ describe("rotated names", () => {
       fs.writeFileSync(path.join(dir, "unrelated.1"), content);
       const files = await rotatedFilesOf(dir, "app.log");
       expect(files.map((f) => path.basename(f.path))).toEqual(["app.log.2.gz", "app.log.1"]);
-      const head = Buffer.from(content).subarray(0, 20);
-      const copy = await findCopyOf(path.join(dir, "app.log"), { fingerprintBytes: 20, fingerprint: fingerprintOf(head) }, () => false);
+      const head = Buffer.from(content).subarray(0, 80);
+      const copy = await findCopyOf(path.join(dir, "app.log"), { fingerprintBytes: 80, fingerprint: fingerprintOf(head) }, () => false);
       expect(copy?.path).toBe(path.join(dir, "app.log.2.gz"));
       expect(copy?.compressed).toBe(true);
-      const none = await findCopyOf(path.join(dir, "app.log"), { fingerprintBytes: 20, fingerprint: "0".repeat(32) }, () => false);
+      const none = await findCopyOf(path.join(dir, "app.log"), { fingerprintBytes: 80, fingerprint: "0".repeat(32) }, () => false);
       expect(none).toBeUndefined();
+      // Too few bytes to tell files apart: no match, however they compare.
+      const short = Buffer.from(content).subarray(0, 20);
+      expect(
+        await findCopyOf(path.join(dir, "app.log"), { fingerprintBytes: 20, fingerprint: fingerprintOf(short) }, () => false),
+      ).toBeUndefined();
       // A corrupt .gz is no match and no crash.
       fs.writeFileSync(path.join(dir, "app.log.3.gz"), "not gzip at all");
       expect(
-        await findCopyOf(path.join(dir, "app.log"), { fingerprintBytes: 5, fingerprint: fingerprintOf(Buffer.from("not g")) }, () => false),
+        await findCopyOf(path.join(dir, "app.log"), { fingerprintBytes: 64, fingerprint: fingerprintOf(Buffer.alloc(64)) }, () => false),
       ).toBeUndefined();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
