@@ -23,6 +23,8 @@ export interface FileCheckpoint {
   stream?: string;
   /** The file's size when last read, to tell how much was lost if it disappears. */
   size?: number;
+  /** It had rotated out of its stream (no more writes expected) when last read. */
+  rotated?: boolean;
 }
 
 /**
@@ -271,7 +273,8 @@ function isFileCheckpoint(e: unknown): e is FileCheckpoint {
     Number.isSafeInteger(c.offset) &&
     c.offset >= 0 &&
     (c.stream === undefined || typeof c.stream === "string") &&
-    (c.size === undefined || (Number.isSafeInteger(c.size) && c.size >= 0))
+    (c.size === undefined || (Number.isSafeInteger(c.size) && c.size >= 0)) &&
+    (c.rotated === undefined || typeof c.rotated === "boolean")
   );
 }
 

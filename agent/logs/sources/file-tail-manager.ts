@@ -299,6 +299,8 @@ export class FileTailManager {
 
   private markRotated(t: FileTailer): void {
     t.markRotated();
+    const cp = this.deps.checkpoints.file(t.identity.dev, t.identity.ino);
+    if (cp !== undefined && cp.rotated !== true) this.deps.checkpoints.setFile({ ...cp, rotated: true });
     if (t.drainedOnce) return;
     let set = this.draining.get(t.stream);
     if (set === undefined) this.draining.set(t.stream, (set = new Set()));
@@ -399,6 +401,7 @@ export class FileTailManager {
       offset,
       stream: t.stream,
       size: t.size,
+      ...(t.state === "active" ? {} : { rotated: true }),
     });
   }
 

@@ -181,6 +181,12 @@ export class RotationRecovery {
     const unread = cp.size !== undefined ? Math.max(0, cp.size - cp.offset) : undefined;
     // A reused inode's entry now belongs to the new generation: keep it.
     if (!inodeReused) h.checkpoints.removeFile(cp.dev, cp.ino);
+    // Rotated already and read to its end when last seen (the rotator deleted it since, past its
+    // `rotate` count): nothing is missing. An active file read to its end may have grown since.
+    if (!inodeReused && unread === 0 && cp.rotated === true) {
+      h.logger.debug({ file: cp.path, stream: cp.stream }, "forgetting a rotated file read to its end and deleted since");
+      return;
+    }
     h.metrics.filesLost.inc({ source: cp.source });
     if (unread !== undefined) h.metrics.lostBytes.inc({ source: cp.source }, unread);
     h.logger.warn(

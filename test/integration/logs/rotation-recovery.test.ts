@@ -237,4 +237,25 @@ describe("rotation while the agent is down (real agent process, logrotate's nami
     expect(warned[0].file).toBe(env.active);
     expect(ackedSize).toBeGreaterThan(0);
   });
+
+  it("does not count a rotated file read to its end and deleted while down as lost", async () => {
+    const env = await setup();
+    fs.writeFileSync(env.active, lines(0, 500));
+    await start(env);
+    await settled(env, 500, env.active);
+    rotateChain(env.active);
+    fs.appendFileSync(env.active, lines(500, 600));
+    await settled(env, 600, env.active);
+    await crash(env);
+
+    fs.rmSync(`${env.active}.1`); // the rotator's `rotate` count reached it
+    fs.appendFileSync(env.active, lines(600, 700));
+
+    const agent = await start(env);
+    await waitFor("the new lines", () => env.arrivals.unique.has(699), 30_000);
+    const m = await agent.metrics();
+    expect(metricValue(m, "nodetap_log_files_lost_total", { source: "files" }) ?? 0).toBe(0);
+    expect(agent.logsMatching(/its unread rest, is lost/)).toHaveLength(0);
+    expect(env.arrivals.missing(700)).toEqual([]);
+  });
 });
