@@ -4,6 +4,8 @@
 # (scripts/build-binary.sh) embeds this file; `node dist/bundle/nodetap.cjs` runs it directly.
 # The git revision is baked in (NODETAP_BUILD_REVISION, else `git describe`), as version.ts expects.
 # Usage: bundle.sh [ESBUILD]   (default: the pinned esbuild from testenv-node-tools.sh)
+# BUNDLE_OUT (default dist/bundle) and BUNDLE_TARGET (default the image's Node LTS) change where it
+# goes and the syntax level: `npm start` bundles into dist/start for the lowest supported Node.js.
 source "$(dirname "$0")/testenv-lib.sh"
 cd "$REPO_ROOT"
 
@@ -15,17 +17,23 @@ if [ -z "$esbuild" ]; then
 fi
 revision="${NODETAP_BUILD_REVISION:-$(git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)}"
 node_major="${NODE_LTS_VERSION%%.*}"
-out=dist/bundle
+out="${BUNDLE_OUT:-dist/bundle}"
+target="${BUNDLE_TARGET:-node$node_major}"
 mkdir -p "$out"
 # --format=cjs: SEA runs one CommonJS script. --platform=node keeps node: builtins external.
 # --minify-syntax/whitespace (identifiers kept, so stack traces and error messages stay readable)
 # cuts parse time at start-up. --legal-comments=external keeps the bundled packages' license
-# headers in nodetap.cjs.LEGAL.txt.
+# headers in nodetap.cjs.LEGAL.txt. The --alias flags make the bundled packages' https, http2 and
+# tls load on first use (scripts/bundle-shims/lazy-builtin.cjs says why); the agent's own code
+# loads them with process.getBuiltinModule where a feature needs them. import.meta is empty in CJS:
+# the one module that reads it (host/adjtimex.ts) uses __dirname first, so that warning is silenced.
+lazy=()
+for m in https http2 tls; do lazy+=("--alias:$m=./scripts/bundle-shims/$m.cjs" "--alias:node:$m=./scripts/bundle-shims/$m.cjs"); done
 "$esbuild" agent/main.ts \
-  --bundle --platform=node --format=cjs --target="node$node_major" \
+  --bundle --platform=node --format=cjs --target="$target" \
   --outfile="$out/nodetap.cjs" --sourcemap=external --sources-content=false \
   --minify-syntax --minify-whitespace --legal-comments=external \
-  --define:process.env.NODETAP_BUILD_REVISION_BAKED="\"$revision\"" \
-  --log-level=warning
+  --define:process.env.NODETAP_BUILD_REVISION_BAKED="\"$revision\"" "${lazy[@]}" \
+  --log-level=warning --log-override:empty-import-meta=silent
 echo "$revision" >"$out/REVISION"
-ls -l "$out/nodetap.cjs" >&2
+[ -n "${BUNDLE_QUIET:-}" ] || ls -l "$out/nodetap.cjs" >&2

@@ -1,6 +1,5 @@
 import fs from "node:fs";
 import path from "node:path";
-import tls from "node:tls";
 import { collectIssue, type ConfigIssue } from "./errors.js";
 import { readConfig, type ReadConfig } from "./load.js";
 import type { AgentConfig } from "./root.js";
@@ -163,7 +162,9 @@ class Validator {
     }
     if (Object.keys(data).length !== files.length) return;
     try {
-      tls.createSecureContext({ cert: data["web.tls.certFile"], key: data["web.tls.keyFile"], ca: data["web.tls.clientCaFile"] });
+      process
+        .getBuiltinModule("node:tls")
+        .createSecureContext({ cert: data["web.tls.certFile"], key: data["web.tls.keyFile"], ca: data["web.tls.clientCaFile"] });
     } catch (err) {
       this.add("error", "web.tls", `the certificate, key or client CA is not usable: ${(err as Error).message}`);
     }

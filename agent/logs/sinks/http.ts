@@ -1,6 +1,5 @@
 import fs from "node:fs";
 import http from "node:http";
-import https from "node:https";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
 import type { Logger } from "pino";
@@ -55,7 +54,7 @@ export class HttpTransport implements Transport {
       if (tls.insecureSkipVerify) this.logger.warn("logs.sink.http.tls.insecureSkipVerify is on: the server certificate is not verified");
       if ((tls.certFile === "") !== (tls.keyFile === ""))
         throw new ConfigError("logs.sink.http.tls.certFile", "certFile and keyFile must be set together");
-      this.agent = new https.Agent({
+      this.agent = new (process.getBuiltinModule("node:https").Agent)({
         ...common,
         ca: tls.caFile ? readPem("logs.sink.http.tls.caFile", tls.caFile) : undefined,
         cert: tls.certFile ? readPem("logs.sink.http.tls.certFile", tls.certFile) : undefined,
@@ -72,7 +71,7 @@ export class HttpTransport implements Transport {
   }
 
   deliver(body: Buffer, signal: AbortSignal): Promise<DeliveryResult> {
-    const client = this.url.protocol === "https:" ? https : http;
+    const client = this.url.protocol === "https:" ? process.getBuiltinModule("node:https") : http;
     return new Promise<DeliveryResult>((resolve) => {
       let settled = false;
       const finish = (result: DeliveryResult) => {

@@ -1,7 +1,7 @@
 import dgram from "node:dgram";
 import net from "node:net";
 import os from "node:os";
-import tls from "node:tls";
+import type tls from "node:tls";
 import type { Logger } from "pino";
 import { ConfigError } from "../../config/errors.js";
 import type { LogOrigin, LogRecord } from "../record.js";
@@ -221,7 +221,7 @@ export class SyslogTransport implements Transport {
     const timeoutMs = this.config.timeout * 1000;
     return new Promise((resolve, reject) => {
       const socket = this.tlsOpts
-        ? tls.connect({
+        ? process.getBuiltinModule("node:tls").connect({
             host: this.host,
             port: this.port,
             ...this.tlsOpts,
