@@ -71,5 +71,8 @@ COPY --from=build /out/licenses/ /usr/share/doc/nodetap/
 # Non-root by default (distroless "nonroot"): enough to serve host metrics. The Helm chart runs it
 # as uid 0 with every capability dropped, which pod and host log files need (chart/README.md).
 USER 65532:65532
+# Two glibc malloc arenas instead of one per thread (libuv's pool stats filesystems): about 8 MiB
+# less RSS after scrapes, no measurable cost (docs/benchmarks.md, "Memory").
+ENV MALLOC_ARENA_MAX=2
 EXPOSE 9100
 ENTRYPOINT ["/usr/bin/nodetap"]

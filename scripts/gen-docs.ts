@@ -27,7 +27,7 @@ import { LogMetrics } from "../agent/logs/metrics.js";
 import { COLLECTORS } from "../agent/metrics/collectors/index.js";
 import { createSelfRegistry, selfFamilies } from "../agent/self-metrics.js";
 import { spawn } from "node:child_process";
-import { ManagedProcess, agentCommand, childEnv, tempDir, waitForHttp } from "../test/helpers/agent-process.js";
+import { ManagedProcess, agentCommand, childEnv, tempDir, waitForHttp, type AgentRuntime } from "../test/helpers/agent-process.js";
 import { e2eProcessFlags, e2eProcfs } from "../test/helpers/e2e-overlay.js";
 import { parseExposition, type ParsedFamily } from "../test/helpers/exposition-parse.js";
 import { collectOnce } from "../test/helpers/fixtures.js";
@@ -73,8 +73,8 @@ export interface DocsAgent {
  * Starts the real agent (`node --import tsx agent/main.ts`) on 127.0.0.1:0 and waits for its
  * "nodetap started" line (on stderr or stdout, whichever the agent logs to) and /readyz.
  */
-export async function startDocsAgent(args: string[], env: Record<string, string> = {}): Promise<DocsAgent> {
-  const { command, args: head } = agentCommand();
+export async function startDocsAgent(args: string[], env: Record<string, string> = {}, runtime: AgentRuntime = "tsx"): Promise<DocsAgent> {
+  const { command, args: head } = agentCommand(runtime);
   const child = spawn(command, [...head, "--web.listen-address=127.0.0.1:0", ...args], {
     cwd: root,
     env: childEnv(env),

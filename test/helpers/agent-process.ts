@@ -9,7 +9,7 @@
  * report their port get a free port probed just before start, with a retry when they lose the
  * race for it ("address already in use").
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -137,18 +137,29 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
-export type AgentRuntime = "tsx" | "dist";
+export type AgentRuntime = "tsx" | "dist" | "bundle";
+
+/** Where `npm start` puts the bundled agent (package.json "prestart"). */
+export const START_BUNDLE = path.join(REPO_ROOT, "dist/start/nodetap.cjs");
+
+/** Builds the bundle `npm start` runs, as its prestart script does (well under a second). */
+export function buildStartBundle(): void {
+  const r = spawnSync("npm", ["run", "--silent", "prestart"], { cwd: REPO_ROOT, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`npm run prestart failed: ${r.stderr}`);
+}
 
 /**
  * The command that runs nodetap. "tsx": the sources, with tsx as a loader in the same process
  * (`node --import tsx agent/main.ts`, as `npx tsx agent/main.ts` but without a wrapper process, so
- * the pid is the agent's). "dist": the compiled `node dist/js/main.js` (npm run build).
+ * the pid is the agent's). "dist": the compiled `node dist/js/main.js` (npm run build). "bundle":
+ * what `npm start` runs, `node dist/start/nodetap.cjs` (buildStartBundle first).
  */
 export function agentCommand(
   runtime: AgentRuntime = "tsx",
   distDir = path.join(REPO_ROOT, "dist/js"),
 ): { command: string; args: string[] } {
   if (runtime === "dist") return { command: process.execPath, args: [path.join(distDir, "main.js")] };
+  if (runtime === "bundle") return { command: process.execPath, args: [START_BUNDLE] };
   return { command: process.execPath, args: ["--import", "tsx", path.join(REPO_ROOT, "agent/main.ts")] };
 }
 

@@ -51,7 +51,8 @@ describe("npm start", () => {
       const kids = childrenOf(npm.pid!);
       expect(kids, kids.map(cmdline).join("\n")).toHaveLength(1);
       const agent = kids[0];
-      expect(cmdline(agent)).toMatch(/^\S*node --import tsx agent\/main\.ts /);
+      // The compiled bundle (package.json prestart), not the sources through a loader.
+      expect(cmdline(agent)).toMatch(/^\S*node dist\/start\/nodetap\.cjs /);
       expect(stdout).toBe("");
 
       npm.kill("SIGTERM");

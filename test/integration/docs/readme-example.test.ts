@@ -7,9 +7,9 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import zlib from "node:zlib";
 import snappy from "snappyjs";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startDocsAgent, type DocsAgent } from "../../../scripts/gen-docs.js";
-import { removeTempDirs, tempDir } from "../../helpers/agent-process.js";
+import { buildStartBundle, removeTempDirs, tempDir } from "../../helpers/agent-process.js";
 import { localizedExample, lokiVariant, shipExample } from "../../helpers/readme.js";
 
 interface Received {
@@ -52,6 +52,7 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 afterAll(removeTempDirs);
+beforeAll(buildStartBundle);
 
 /** Writes the config and a log file with a unique line, starts the agent as the README's command does. */
 async function run(configText: (dir: string) => string): Promise<{ line: string; agent: DocsAgent }> {
@@ -60,14 +61,14 @@ async function run(configText: (dir: string) => string): Promise<{ line: string;
   fs.writeFileSync(path.join(dir, "app.log"), `${line}\n`);
   const config = path.join(dir, "ship.yaml");
   fs.writeFileSync(config, configText(dir));
-  // The README runs `npm start -- --config ship.yaml`, i.e. `node --import tsx agent/main.ts`; here
-  // on a free port, without the metrics collectors, with checkpoints in the temporary directory.
-  const agent = await startDocsAgent([
-    "--config",
-    config,
-    "--collector.disable-defaults",
-    `--logs.checkpoint.dir=${path.join(dir, "state")}`,
-  ]);
+  // The README runs `npm start -- --config ship.yaml`, i.e. `node dist/start/nodetap.cjs` after
+  // its prestart bundle; here on a free port, without the metrics collectors, with checkpoints in
+  // the temporary directory.
+  const agent = await startDocsAgent(
+    ["--config", config, "--collector.disable-defaults", `--logs.checkpoint.dir=${path.join(dir, "state")}`],
+    {},
+    "bundle",
+  );
   cleanup.push(() => agent.stop());
   return { line, agent };
 }

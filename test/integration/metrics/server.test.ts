@@ -16,6 +16,7 @@ import { e2eProcessFlags, e2eProcfs } from "../../helpers/e2e-overlay.js";
 import {
   REPO_ROOT,
   runAgent,
+  buildStartBundle,
   startAgent,
   tempDir,
   type AgentProcess,
@@ -429,8 +430,12 @@ describe("TLS", () => {
     clientKey = fs.readFileSync(path.join(dir, "client.key"));
   });
 
-  it("serves https with the configured certificate", async () => {
+  // The bundle `npm start` (and the binary, the image) runs loads https lazily through
+  // scripts/bundle-shims: the server must still come up with TLS there.
+  it.each(["tsx", "bundle"] as const)("serves https with the configured certificate (%s)", async (runtime) => {
+    if (runtime === "bundle") buildStartBundle();
     const agent = await startAgent({
+      runtime,
       args: [
         "--collector.disable-defaults",
         "--collector.loadavg",
