@@ -1,4 +1,4 @@
-import { execSync, spawn, type ChildProcess } from "node:child_process";
+import { execSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
@@ -113,15 +113,16 @@ function stopper(proc: ChildProcess): () => Promise<void> {
     });
 }
 
-/** The real agent (agent/main.ts), logs pipeline only, tailing `include` into an HTTP sink. */
+/** The real agent (the bundle `npm start` runs), tailing `include` into an HTTP sink. */
 export function startNodetap(
   work: string,
   include: string[],
   url: string,
   compression: "gzip" | "none",
   repoRoot: string,
+  opts: { metrics?: boolean } = {},
 ): Promise<AgentPeer> {
-  return startNodetapWithSink(work, include, { type: "http", http: { url, compression } }, repoRoot);
+  return startNodetapWithSink(work, include, { type: "http", http: { url, compression } }, repoRoot, opts);
 }
 
 export interface AgentPeer extends Peer {
@@ -129,12 +130,26 @@ export interface AgentPeer extends Peer {
   address: string;
 }
 
-/** The real agent, logs pipeline only, tailing `include` into the given `logs.sink` configuration. */
+/** Where `npm start` bundles the agent (package.json prestart); buildAgentBundle makes it. */
+export const AGENT_BUNDLE = "dist/start/nodetap.cjs";
+
+/** Builds the agent as `npm start` runs it (esbuild, well under a second). */
+export function buildAgentBundle(repoRoot: string): void {
+  const r = spawnSync("npm", ["run", "--silent", "prestart"], { cwd: repoRoot, stdio: "inherit" });
+  if (r.status !== 0) throw new Error("npm run prestart (the agent bundle) failed");
+}
+
+/**
+ * The real agent in its production form (the bundle `npm start`, the image and the binary run,
+ * with the image's MALLOC_ARENA_MAX), tailing `include` into the given `logs.sink` configuration;
+ * logs pipeline only unless `metrics` (then the default collectors too).
+ */
 export async function startNodetapWithSink(
   work: string,
   include: string[],
   sink: Record<string, unknown>,
   repoRoot: string,
+  opts: { metrics?: boolean } = {},
 ): Promise<AgentPeer> {
   const cfg = path.join(work, "nodetap.yaml");
   fs.writeFileSync(
@@ -153,19 +168,17 @@ export async function startNodetapWithSink(
     process.execPath,
     [
       ...nodeArgs,
-      "--import",
-      "tsx",
-      "agent/main.ts",
+      AGENT_BUNDLE,
       "--config",
       cfg,
-      "--collector.disable-defaults",
+      ...(opts.metrics ? [] : ["--collector.disable-defaults"]),
       "--web.listen-address=127.0.0.1:0",
       "--log.level=info",
     ],
     {
       cwd: repoRoot,
       stdio: ["ignore", "ignore", "pipe"],
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NAME: "bench-node" },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NAME: "bench-node", MALLOC_ARENA_MAX: "2" },
     },
   );
   const pid = proc.pid as number;
@@ -187,15 +200,21 @@ export async function startNodetapWithSink(
  * per file (follow-freq 1 s, no-parse: the raw line is the message), flow control (no drops,
  * like nodetap's backpressure) and a network() destination writing "$MSG\n" over TCP.
  */
-export async function startSyslogNg(work: string, files: string[], port: number): Promise<Peer> {
+export async function startSyslogNg(work: string, files: string[], port: number, opts: { wildcardDir?: string } = {}): Promise<Peer> {
   const cfg = path.join(work, "syslog-ng.conf");
-  const sources = files
-    .map((f, i) => `source s${i} { file("${f}" follow-freq(1) flags(no-parse) log-fetch-limit(1000) log-iw-size(100000)); };`)
-    .join("\n");
-  const logs = files.map((_f, i) => `log { source(s${i}); destination(d_net); flags(flow-control); };`).join("\n");
+  const sources = files.map(
+    (f, i) => `source s${i} { file("${f}" follow-freq(1) flags(no-parse) log-fetch-limit(1000) log-iw-size(100000)); };`,
+  );
+  // Every *.log under a directory, new ones included (like nodetap's pods glob).
+  if (opts.wildcardDir !== undefined)
+    sources.push(
+      `source s${files.length} { wildcard-file(base-dir("${opts.wildcardDir}") filename-pattern("*.log") recursive(yes) ` +
+        `follow-freq(1) flags(no-parse) max-files(1000) log-fetch-limit(1000) log-iw-size(100000)); };`,
+    );
+  const logs = sources.map((_s, i) => `log { source(s${i}); destination(d_net); flags(flow-control); };`).join("\n");
   fs.writeFileSync(
     cfg,
-    `@version: 3.38\noptions { flush-lines(1000); };\n${sources}\n` +
+    `@version: 3.38\noptions { flush-lines(1000); };\n${sources.join("\n")}\n` +
       `destination d_net { network("127.0.0.1" port(${port}) transport("tcp") template("$MSG\\n") log-fifo-size(100000)); };\n${logs}\n`,
   );
   const proc = spawn(

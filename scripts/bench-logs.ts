@@ -7,7 +7,8 @@
  *   BENCH_LOGS_MB=64 npm run bench:logs         # short run while developing
  *
  * Throughput phase, per tool, on the same files (generated once under .bench/logs-data):
- * - nodetap (the real agent, agent/main.ts, logs pipeline only) reads the files from the start,
+ * - nodetap (the real agent as `npm start` runs it: the esbuild bundle, built first, with the
+ *   image's MALLOC_ARENA_MAX=2; logs pipeline only) reads the files from the start,
  *   parses CRI (merging P pieces), encodes NDJSON records with Kubernetes metadata and POSTs
  *   them to a counting HTTP receiver in this process (gzip level 1, the default, and no
  *   compression); syslog-ng (file() sources, flow control, raw lines, network() destination)
@@ -17,7 +18,9 @@
  * Latency phase: a writer appends CRI lines stamped with their write time at a steady
  * BENCH_LOGS_RATE lines/s (default 20,000) for BENCH_LOGS_LATENCY_S seconds; the receiver
  * computes arrival - write time per line: p50 and p99. For nodetap arrival is the sink's ack
- * (the receiver answers 200 as soon as the body is in).
+ * (the receiver answers 200 as soon as the body is in). In this phase nodetap also runs its default
+ * metrics collectors and is scraped every second; the RSS of each tool at the end of it is the
+ * "steady RSS" column.
  *
  * The machine is shared and noisy: compare the two tools in the same run, not across runs.
  */
@@ -30,6 +33,7 @@ import { TimestampedWriter, collectLatencies, generateCriFiles, percentile } fro
 import {
   cpuSeconds,
   peakRssBytes,
+  buildAgentBundle,
   startHttpCounter,
   startNodetap,
   startSyslogNg,
@@ -52,6 +56,7 @@ interface Row {
   seconds: number;
   cpu: number;
   peakRss: number;
+  steadyRss?: number;
   p50?: number;
   p99?: number;
 }
@@ -97,7 +102,7 @@ async function finish(tool: string, peer: Peer, lines: number, close: () => Prom
   return { tool, lines, seconds, cpu, peakRss };
 }
 
-async function latency(tool: "nodetap" | "syslog-ng"): Promise<{ p50: number; p99: number; samples: number }> {
+async function latency(tool: "nodetap" | "syslog-ng"): Promise<{ p50: number; p99: number; samples: number; steadyRss: number }> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-bench-lat-"));
   const file = path.join(work, "bench_lat_0/app/0.log");
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -114,8 +119,20 @@ async function latency(tool: "nodetap" | "syslog-ng"): Promise<{ p50: number; p9
       close = rx.close;
     } else {
       const rx = await startHttpCounter(counter);
-      peer = await startNodetap(work, [file], rx.url, "gzip", REPO_ROOT);
-      close = rx.close;
+      const agent = await startNodetap(work, [file], rx.url, "gzip", REPO_ROOT, { metrics: true });
+      const scrapes = setInterval(
+        () =>
+          void fetch(`${agent.address}/metrics`).then(
+            (r) => r.arrayBuffer(),
+            () => undefined,
+          ),
+        1000,
+      );
+      peer = agent;
+      close = async () => {
+        clearInterval(scrapes);
+        await rx.close();
+      };
     }
     const writer = new TimestampedWriter(file, RATE);
     writer.start();
@@ -125,10 +142,11 @@ async function latency(tool: "nodetap" | "syslog-ng"): Promise<{ p50: number; p9
     writer.stop();
     await sleep(3000);
     measuring = false;
+    const steadyRss = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${peer.pid}/status`, "utf8"))?.[1] ?? NaN) * 1024;
     await peer.stop();
     await close();
     samples.sort((a, b) => a - b);
-    return { p50: percentile(samples, 50), p99: percentile(samples, 99), samples: samples.length };
+    return { p50: percentile(samples, 50), p99: percentile(samples, 99), samples: samples.length, steadyRss };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -148,6 +166,7 @@ async function sinkRows(): Promise<string> {
 }
 
 async function main(): Promise<void> {
+  buildAgentBundle(REPO_ROOT);
   const dataDir = path.join(REPO_ROOT, ".bench", "logs-data");
   const mbPerFile = Math.max(1, Math.round(TOTAL_MB / FILES));
   process.stderr.write(`bench:logs: preparing ${FILES} CRI files of ${mbPerFile} MiB in ${dataDir}\n`);
@@ -167,16 +186,16 @@ async function main(): Promise<void> {
     process.stderr.write(`bench:logs: latency of ${tool} at ${RATE} lines/s for ${LATENCY_S} s ...\n`);
     const lat = await latency(tool);
     const row = rows.find((r) => r.tool.startsWith(tool));
-    if (row) Object.assign(row, { p50: lat.p50, p99: lat.p99 });
+    if (row) Object.assign(row, { p50: lat.p50, p99: lat.p99, steadyRss: lat.steadyRss });
   }
 
   const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
   const table = [
-    `| tool | input | lines/s | MiB/s | CPU s | lines per CPU s | peak RSS MiB | latency p50 ms | latency p99 ms |`,
-    `|---|---|---|---|---|---|---|---|---|`,
+    `| tool | input | lines/s | MiB/s | CPU s | lines per CPU s | peak RSS MiB | steady RSS MiB at ${fmt(RATE)} lines/s | latency p50 ms | latency p99 ms |`,
+    `|---|---|---|---|---|---|---|---|---|---|`,
     ...rows.map(
       (r) =>
-        `| ${r.tool} | ${fmt(r.lines)} lines, ${fmt(data.bytes / MiB)} MiB | ${fmt(r.lines / r.seconds)} | ${fmt(data.bytes / MiB / r.seconds, 1)} | ${fmt(r.cpu, 1)} | ${fmt(r.lines / r.cpu)} | ${fmt(r.peakRss / MiB)} | ${r.p50 === undefined ? "" : fmt(r.p50, 1)} | ${r.p99 === undefined ? "" : fmt(r.p99, 1)} |`,
+        `| ${r.tool} | ${fmt(r.lines)} lines, ${fmt(data.bytes / MiB)} MiB | ${fmt(r.lines / r.seconds)} | ${fmt(data.bytes / MiB / r.seconds, 1)} | ${fmt(r.cpu, 1)} | ${fmt(r.lines / r.cpu)} | ${fmt(r.peakRss / MiB)} | ${r.steadyRss === undefined ? "" : fmt(r.steadyRss / MiB)} | ${r.p50 === undefined ? "" : fmt(r.p50, 1)} | ${r.p99 === undefined ? "" : fmt(r.p99, 1)} |`,
     ),
   ];
   const sng = rows.find((r) => r.tool === "syslog-ng");
@@ -184,13 +203,15 @@ async function main(): Promise<void> {
     .filter((r) => sng !== undefined && r !== sng)
     .map(
       (r) =>
-        `${r.tool}/syslog-ng: ${(r.lines / r.seconds / ((sng as Row).lines / (sng as Row).seconds)).toFixed(2)}x lines/s, ${(r.lines / r.cpu / ((sng as Row).lines / (sng as Row).cpu)).toFixed(2)}x lines per CPU second`,
+        `${r.tool}/syslog-ng: ${(r.lines / r.seconds / ((sng as Row).lines / (sng as Row).seconds)).toFixed(2)}x lines/s, ${(r.lines / r.cpu / ((sng as Row).lines / (sng as Row).cpu)).toFixed(2)}x lines per CPU second, ` +
+        `${(r.peakRss / (sng as Row).peakRss).toFixed(2)}x peak RSS` +
+        (r.steadyRss !== undefined && sng?.steadyRss !== undefined ? `, ${(r.steadyRss / sng.steadyRss).toFixed(2)}x steady RSS` : ""),
     );
   const report = [
     `## bench:logs — ${new Date().toISOString()} on ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), load average ${os.loadavg()[0].toFixed(1)}`,
     "",
     `Input: ${FILES} CRI files, ${fmt(data.bytes / MiB)} MiB, ${fmt(data.lines)} lines (${fmt(data.records)} records after merging P pieces). syslog-ng counts lines (no parsing); nodetap counts records (CRI parsed, NDJSON with metadata).`,
-    `Latency: ${fmt(RATE)} lines/s for ${LATENCY_S} s, write to arrival at the receiver (nodetap: batch maxWait 0.5 s default; syslog-ng: flush-lines 1000, follow-freq 1 s).`,
+    `Latency: ${fmt(RATE)} lines/s for ${LATENCY_S} s, write to arrival at the receiver (nodetap: batch maxWait 0.5 s default, default metrics collectors on and scraped every second; syslog-ng: flush-lines 1000, follow-freq 1 s). Steady RSS: VmRSS at the end of that phase.`,
     "",
     ...table,
     "",

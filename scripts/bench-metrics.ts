@@ -23,10 +23,10 @@
  *   sees every process creation, however short-lived (sampling /proc/<pid>/task/*\/children would
  *   miss quick ones). Without strace the row says n/a.
  *
- * nodetap runs from the production path: compiled JS, `tsc -p tsconfig.build.json --outDir
- * .bench/dist` then `node .bench/dist/main.js` (built into .bench/ so that bin/nodetap.js, which
- * prefers dist/js when it exists, is not switched to a benchmark build). `--runtime=auto`, the
- * default, falls back to tsx when the build fails; the report says which ran.
+ * nodetap runs in its production form by default (`--runtime=auto`/`bundle`): the esbuild bundle
+ * `npm start` runs and the binary and the image embed, `node dist/start/nodetap.cjs` with the
+ * image's MALLOC_ARENA_MAX=2; `--runtime=dist` runs the tsc build in .bench/dist, `tsx` the sources.
+ * Memory rows: VmRSS before the first scrape (idle), VmRSS after the load (steady), VmHWM (peak).
  */
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -34,6 +34,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import {
+  buildStartBundle,
   NODE_EXPORTER_BIN,
   REPO_ROOT,
   startAgent,
@@ -78,7 +79,8 @@ function parseOptions(argv: string[]): Options {
         Object.assign(o, { scrapes: 100, warmup: 20, rounds: 2, duration: 3, forkScrapes: 20 });
         break;
       case "runtime":
-        if (v !== "auto" && v !== "dist" && v !== "tsx") throw new Error(`--runtime=${v}: allowed auto, dist, tsx`);
+        if (v !== "auto" && v !== "bundle" && v !== "dist" && v !== "tsx")
+          throw new Error(`--runtime=${v}: allowed auto, bundle, dist, tsx`);
         o.runtime = v;
         break;
       case "no-build":
@@ -287,9 +289,19 @@ const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
-  let runtime: AgentRuntime = o.runtime === "tsx" ? "tsx" : "dist";
+  // auto: the bundle `npm start` runs (what the binary and the image embed), else the tsc build.
+  let runtime: AgentRuntime = o.runtime === "tsx" ? "tsx" : o.runtime === "dist" ? "dist" : "bundle";
   let runtimeNote = "";
-  if (o.runtime !== "tsx" && o.build) {
+  if (runtime === "bundle") {
+    try {
+      buildStartBundle();
+    } catch (err) {
+      if (o.runtime === "bundle") throw err;
+      runtime = "dist";
+      runtimeNote = ` (bundle failed: ${(err as Error).message})`;
+    }
+  }
+  if (runtime === "dist" && o.build) {
     process.stderr.write("building .bench/dist (tsc -p tsconfig.build.json --outDir .bench/dist)...\n");
     const b = build();
     if (!b.ok) {
@@ -298,10 +310,16 @@ async function main(): Promise<void> {
       runtimeNote = ` (build failed, fell back to tsx: ${b.detail})`;
     } else runtimeNote = ` (${b.detail})`;
   }
-  const runtimeText = runtime === "dist" ? `node .bench/dist/main.js${runtimeNote}` : `node --import tsx agent/main.ts${runtimeNote}`;
+  const runtimeText =
+    runtime === "bundle"
+      ? `node dist/start/nodetap.cjs, MALLOC_ARENA_MAX=2 (as npm start and the image)${runtimeNote}`
+      : runtime === "dist"
+        ? `node .bench/dist/main.js${runtimeNote}`
+        : `node --import tsx agent/main.ts${runtimeNote}`;
+  const agentEnv = { MALLOC_ARENA_MAX: "2" };
 
   // The shared collector set: nodetap's default collectors that node_exporter also has.
-  const probe = await startAgent({ runtime, distDir: DIST_DIR, args: SAME_FILTERS });
+  const probe = await startAgent({ runtime, distDir: DIST_DIR, args: SAME_FILTERS, env: agentEnv });
   const nodetapDefaults = (await getJson<{ collectors: Array<{ name: string }> }>(`${probe.url}/status`)).collectors.map((c) => c.name);
   await probe.stop();
   const peerCollectors = nodeExporterCollectors();
@@ -316,7 +334,7 @@ async function main(): Promise<void> {
 
   process.stderr.write(`starting nodetap (${runtime}) and node_exporter with ${collectors.length} collectors...\n`);
   const [agentProc, peerProc]: [AgentProcess, PeerProcess] = await Promise.all([
-    startAgent({ runtime, distDir: DIST_DIR, args: common }),
+    startAgent({ runtime, distDir: DIST_DIR, args: common, env: agentEnv }),
     startNodeExporter([...common, ...NODE_EXPORTER_ONLY]),
   ]);
   const targets: Target[] = [
@@ -343,6 +361,8 @@ async function main(): Promise<void> {
       if (s.host.gatheredAt !== undefined || s.host.error !== undefined) break;
       await new Promise((r) => setTimeout(r, 200));
     }
+    await new Promise((r) => setTimeout(r, 2000));
+    const idleRss = [statusField(nt.proc.pid, "VmRSS"), statusField(ne.proc.pid, "VmRSS")];
     const ps = await getJson<{ collectors: Array<{ name: string }> }>(`${nt.url}/status`);
     const running = ps.collectors.map((c) => c.name).sort();
     if (running.join() !== collectors.join()) throw new Error(`nodetap runs ${running.join()}, expected ${collectors.join()}`);
@@ -388,6 +408,13 @@ async function main(): Promise<void> {
       (nt.latencyCpu / nt.latencies.length) * 1000,
       (ne.latencyCpu / ne.latencies.length) * 1000,
       "<= 1.0",
+    ]);
+    rows.push(["idle RSS before the first scrape, VmRSS (MiB)", idleRss[0] / 1024, idleRss[1] / 1024, "(info)"]);
+    rows.push([
+      "steady RSS after the load, VmRSS (MiB)",
+      statusField(nt.proc.pid, "VmRSS") / 1024,
+      statusField(ne.proc.pid, "VmRSS") / 1024,
+      "(info)",
     ]);
     rows.push(["peak RSS, VmHWM (MiB)", statusField(nt.proc.pid, "VmHWM") / 1024, statusField(ne.proc.pid, "VmHWM") / 1024, "(info)"]);
     rows.push(["response size (KiB, uncompressed)", nt.bytes / 1024, ne.bytes / 1024, "(info)"]);
