@@ -18,7 +18,7 @@ cd "$REPO_ROOT"
 context_files() {
   printf '%s\n' Dockerfile .dockerignore package.json package-lock.json tsconfig.json \
     scripts/bundle.sh scripts/build-binary.sh scripts/build-native.sh scripts/testenv-lib.sh scripts/testenv-versions.sh scripts/testenv-node-tools.sh
-  find agent native -type f | LC_ALL=C sort
+  find agent native scripts/bundle-shims -type f | LC_ALL=C sort
 }
 context_hash() {
   context_files | while IFS= read -r f; do printf '%s %s %s\n' "$f" "$(stat -c %a "$f")" "$(sha256sum <"$f" | cut -c1-64)"; done |
