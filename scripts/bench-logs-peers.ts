@@ -141,7 +141,8 @@ export function buildAgentBundle(repoRoot: string): void {
 
 /**
  * The real agent in its production form (the bundle `npm start`, the image and the binary run,
- * with the image's MALLOC_ARENA_MAX), tailing `include` into the given `logs.sink` configuration;
+ * with the image's MALLOC_ARENA_MAX; BENCH_LOGS_NODE_OPTIONS sets NODE_OPTIONS, e.g. a heap limit),
+ * tailing `include` into the given `logs.sink` configuration;
  * logs pipeline only unless `metrics` (then the default collectors too).
  */
 export async function startNodetapWithSink(
@@ -174,11 +175,19 @@ export async function startNodetapWithSink(
       ...(opts.metrics ? [] : ["--collector.disable-defaults"]),
       "--web.listen-address=127.0.0.1:0",
       "--log.level=info",
+      // Extra agent flags for experiments (e.g. --logs.max-in-flight-bytes=8388608).
+      ...(process.env.BENCH_LOGS_AGENT_ARGS ?? "").split(" ").filter((a) => a !== ""),
     ],
     {
       cwd: repoRoot,
       stdio: ["ignore", "ignore", "pipe"],
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NAME: "bench-node", MALLOC_ARENA_MAX: "2" },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NODE_NAME: "bench-node",
+        MALLOC_ARENA_MAX: "2",
+        ...(process.env.BENCH_LOGS_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_LOGS_NODE_OPTIONS } : {}),
+      },
     },
   );
   const pid = proc.pid as number;

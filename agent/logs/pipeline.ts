@@ -1,3 +1,4 @@
+import { heapRoomWarning } from "./heap-room.js";
 import os from "node:os";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -66,6 +67,8 @@ export class LogPipelineRunner {
     const { sink, deadLetter } = createSink(config.sink, stateDir, this.logger);
     await sink.transport.start();
     const budget = new InFlightBudget(config.maxInFlightBytes, this.metrics);
+    const heapWarning = heapRoomWarning(config.maxInFlightBytes);
+    if (heapWarning !== undefined) this.logger.warn({ maxInFlightBytes: config.maxInFlightBytes }, heapWarning);
     const s = config.sink;
     const delivery = new Delivery({
       sink,
