@@ -72,7 +72,7 @@ export class LogMetrics {
     });
     this.filesRecovered = new Counter({
       name: "nodetap_log_files_recovered_total",
-      help: "Files drained at start-up that rotated while nodetap was down, by how they were found: renamed (by device and inode), copy (copytruncate's copy, by fingerprint), compressed (a .gz, by fingerprint), unseen (created and rotated away while nodetap was down).",
+      help: "Rotated files drained because their data was not read where nodetap last saw it, by how they were found. At start-up, what rotated while nodetap was down: renamed (by device and inode), copy (copytruncate's copy, by fingerprint), compressed (a .gz, by fingerprint), unseen (created and rotated away while nodetap was down). While running: unread_generation (copytruncate's copies of generations that came and went while reading waited for the in-flight budget or for rotated files).",
       labelNames: ["source", "how"],
       registers,
     });

@@ -51,6 +51,26 @@ export async function fingerprintMatches(
   return head.length === fingerprintBytes && fingerprintOf(head) === fingerprint;
 }
 
+/**
+ * When the file still starts with the bytes `fingerprint` was computed over: the fingerprint of
+ * its first min(size, maxBytes) bytes, read in the same go (a fingerprint taken of a file that
+ * was shorter then, grown to what the file holds now). Undefined when the start differs.
+ */
+export async function matchAndExtend(
+  handle: FileHandle,
+  size: number,
+  fingerprintBytes: number,
+  fingerprint: string,
+  maxBytes: number,
+): Promise<{ bytes: number; hash: string } | undefined> {
+  if (size < fingerprintBytes) return undefined;
+  const head = await readHead(handle, Math.max(fingerprintBytes, Math.min(size, maxBytes)));
+  if (head.length < fingerprintBytes || fingerprintOf(head.subarray(0, fingerprintBytes)) !== fingerprint) return undefined;
+  return head.length === fingerprintBytes
+    ? { bytes: fingerprintBytes, hash: fingerprint }
+    : { bytes: head.length, hash: fingerprintOf(head) };
+}
+
 export function identityKey(dev: bigint | string | number, ino: bigint | string | number): string {
   return `${dev}:${ino}`;
 }

@@ -5,7 +5,7 @@ import type { CheckpointStore } from "../checkpoint.js";
 import type { LogMetrics } from "../metrics.js";
 import type { KubernetesMetadata, LogOrigin } from "../record.js";
 import { kubernetesMetadataFromPath } from "../transforms/kubernetes.js";
-import { computeFingerprint, fingerprintMatches, identityKey, type FileIdentity } from "./file-identity.js";
+import { computeFingerprint, identityKey, matchAndExtend, type FileIdentity } from "./file-identity.js";
 import type { FileSourceSpec, TailSettings } from "./file-source-spec.js";
 import { FileTailer, type TailerDeps } from "./file-tailer.js";
 
@@ -119,8 +119,16 @@ export class FileOpener {
       let offset = 0;
       // A copy may be shorter than what was read of the original (lines written after the copy).
       const fits = cp !== undefined && (cp.offset <= size || own === undefined);
-      if (cp !== undefined && fits && (await fingerprintMatches(handle, size, cp.fingerprintBytes, cp.fingerprint))) {
-        identity = { dev, ino, fingerprintBytes: cp.fingerprintBytes, fingerprint: cp.fingerprint };
+      // Grown to what the file holds now: a checkpoint of a file seen short (or empty) carries a
+      // fingerprint that a later generation of a copytruncated file would match as well.
+      const extended =
+        cp !== undefined && fits
+          ? await matchAndExtend(handle, size, cp.fingerprintBytes, cp.fingerprint, this.settings.fingerprintBytes)
+          : undefined;
+      let resumedFrom: string | undefined;
+      if (cp !== undefined && extended !== undefined) {
+        identity = { dev, ino, fingerprintBytes: extended.bytes, fingerprint: extended.hash };
+        resumedFrom = cp.fingerprint;
         offset = Math.min(cp.offset, size);
       } else {
         const fp = await computeFingerprint(handle, size, this.settings.fingerprintBytes);
@@ -133,7 +141,7 @@ export class FileOpener {
         return undefined;
       }
       this.deps.logger.debug({ file, offset, size, resumed: offset > 0 }, "tailing file");
-      const tailer = new FileTailer(key, identity, spec, origin, handle, offset, size, this.deps.tailerDeps);
+      const tailer = new FileTailer(key, identity, spec, origin, handle, offset, size, this.deps.tailerDeps, resumedFrom);
       tailer.path = file;
       return tailer;
     } catch (err) {

@@ -11,14 +11,14 @@ import { FileDiscovery } from "./file-discovery.js";
 import { identityKey } from "./file-identity.js";
 import { FileOpener } from "./file-opener.js";
 import type { FileSourceSpec, TailSettings } from "./file-source-spec.js";
-import type { FileTailer, TailerDeps } from "./file-tailer.js";
+import type { FileTailer, SupersededGeneration, TailerDeps } from "./file-tailer.js";
 import { PathStatCache } from "./path-stat-cache.js";
 import { findRenamedFile } from "./renamed-file-finder.js";
 import { globToRegExp } from "./glob.js";
 import type { FileCheckpoint } from "../checkpoint.js";
 import type { ResumePoint } from "./file-opener.js";
 import { RotationRecovery, type RecoveryHost } from "./rotation-recovery.js";
-import { findCopyOf, removeStaleUnpacked } from "./rotated-copies.js";
+import { removeStaleUnpacked } from "./rotated-copies.js";
 import { activePathOf, compareRotationAge } from "./rotation-names.js";
 import { filesStatus, updateFileGauges } from "./file-tail-report.js";
 
@@ -314,32 +314,11 @@ export class FileTailManager {
     if (set?.delete(t) && set.size === 0) this.draining.delete(t.stream);
   }
 
-  /**
-   * copytruncate while nodetap runs: what had not been read (or acknowledged) when the file was
-   * truncated is in the copy the rotator made just before; drain it from there.
-   */
-  private async drainSupersededCopy(
-    t: FileTailer,
-    previous: { fingerprintBytes: number; fingerprint: string; committed: number; issued: number },
-  ): Promise<void> {
-    const copy = await findCopyOf(t.stream, previous, (c) => this.tailers.has(identityKey(c.stat.dev, c.stat.ino)));
-    if (copy === undefined || this.stopping) return;
-    // Records up to `issued` went out under the old generation, in this stream's lane: the copy
-    // is read from there, and its checkpoint stays at what was acknowledged until its own
-    // records (behind those in the lane) are.
-    const resume = {
-      offset: previous.issued,
-      committed: previous.committed,
-      fingerprintBytes: previous.fingerprintBytes,
-      fingerprint: previous.fingerprint,
-    };
-    if (await this.recovery.drainCopy(copy, t.spec, t.stream, resume)) {
-      this.deps.logger.info(
-        { file: copy.path, stream: t.stream, offset: previous.committed },
-        "draining the rest of a truncated file from its copy",
-      );
-      this.kick();
-    }
+  /** copytruncate while nodetap runs: what it had not read (or had not acknowledged) is in copies. */
+  private async drainSupersededCopy(t: FileTailer, previous: SupersededGeneration): Promise<void> {
+    if (this.stopping) return;
+    await this.recovery.drainAfterTruncation(t.stream, t.spec, previous);
+    this.kick();
   }
 
   private async reopen(t: FileTailer, file: string, state: "active" | "rotated" = "active"): Promise<boolean> {

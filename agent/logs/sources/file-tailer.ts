@@ -33,7 +33,22 @@ export interface TailerDeps {
    * The file was truncated or rewritten in place (copytruncate): the previous generation, with
    * its fingerprint and the offset acknowledged in it, may live on in a copy to drain.
    */
-  superseded?(tailer: FileTailer, previous: { fingerprintBytes: number; fingerprint: string; committed: number; issued: number }): void;
+  superseded?(tailer: FileTailer, previous: SupersededGeneration): void;
+}
+
+/** A file generation that a truncation or rewrite in place replaced. */
+export interface SupersededGeneration {
+  fingerprintBytes: number;
+  fingerprint: string;
+  /** Offset acknowledged in it. */
+  committed: number;
+  /** Offset up to which its records went out. */
+  issued: number;
+  /**
+   * When the tailer last saw it (ms, before that stat): copies the rotator made after this time
+   * hold generations that came and went unseen while reading waited (budget, rotated files).
+   */
+  seenAt: number;
 }
 
 export type ReadOutcome = "more" | "eof" | "error";
@@ -74,6 +89,8 @@ export class FileTailer {
   readonly initialFingerprint: string;
   private generation = 0;
   private fingerprintCheckedAt = 0;
+  /** When the current generation was last stat'ed (see SupersededGeneration.seenAt). */
+  private seenAt = Date.now();
   /** The last read found no more data (see FINGERPRINT_RECHECK_AFTER_END_MS). */
   private reachedEnd = true;
   private tracker: AckTracker<number>;
@@ -99,10 +116,12 @@ export class FileTailer {
     startOffset: number,
     size: number,
     private readonly deps: TailerDeps,
+    /** The checkpoint's fingerprint when the tailer resumed one (`identity` may hold more bytes). */
+    resumedFrom?: string,
   ) {
     this.path = origin.file ?? "";
     this.stream = this.path;
-    this.initialFingerprint = identity.fingerprint;
+    this.initialFingerprint = resumedFrom ?? identity.fingerprint;
     this.handle = handle;
     this.readOffset = startOffset;
     this.size = size;
@@ -157,6 +176,7 @@ export class FileTailer {
     const handle = this.handle;
     if (handle === undefined) return "eof";
     try {
+      const statAt = Date.now();
       const st = await handle.stat();
       if (st.nlink === 0 && !this.unlinked) {
         this.unlinked = true;
@@ -166,11 +186,15 @@ export class FileTailer {
         this.rotationCounted = true;
         this.deps.metrics.rotations.inc({ kind: this.unlinked ? "delete" : "rename" });
       }
-      if (st.size < this.readOffset) {
-        await this.startNewGeneration(handle, st.size, `file shrank from ${this.readOffset} to ${st.size} bytes`);
+      // Smaller than what was read, or than it was when last seen: log files only grow, so it
+      // was truncated (and may have grown again, past what was read, while reading waited).
+      if (st.size < this.readOffset || st.size < this.size) {
+        const was = Math.max(this.readOffset, this.size);
+        await this.startNewGeneration(handle, st.size, `file shrank from ${was} to ${st.size} bytes`);
       } else if (st.size > this.readOffset && this.fingerprintCheckDue()) {
         await this.checkFingerprint(handle, st.size);
       }
+      this.seenAt = statAt;
       this.size = st.size;
       const want = Math.min(buf.length, this.size - this.readOffset);
       if (want <= 0) {
@@ -304,11 +328,12 @@ export class FileTailer {
     this.splitter.flushPartial(this.readOffset, this.onLine);
     this.decoder.flush(this.collect);
     this.emit();
-    const previous = {
+    const previous: SupersededGeneration = {
       fingerprintBytes: this.identity.fingerprintBytes,
       fingerprint: this.identity.fingerprint,
       committed: this.committedOffset,
       issued: this.lastIssued,
+      seenAt: this.seenAt,
     };
     this.generation++;
     const fp = await computeFingerprint(handle, size, this.deps.settings.fingerprintBytes);

@@ -7,6 +7,7 @@ import { fingerprintMatches, fingerprintOf, identityKey } from "./file-identity.
 import type { ResumePoint } from "./file-opener.js";
 import type { FileSourceSpec } from "./file-source-spec.js";
 import { findRenamedFile } from "./renamed-file-finder.js";
+import type { SupersededGeneration } from "./file-tailer.js";
 import { MIN_MATCH_BYTES, UNPACK_DIR, findCopyOf, headOf, unpackForDrain, type FingerprintRef } from "./rotated-copies.js";
 import { activePathOf, rotatedFilesOf, type RotatedCandidate } from "./rotation-names.js";
 
@@ -176,6 +177,54 @@ export class RotationRecovery {
     return false;
   }
 
+  /**
+   * copytruncate while nodetap runs: the generation `stream`'s file held before it was truncated
+   * is in the copy the rotator made of it, read on from what went out. Copies made after that one
+   * hold generations that came and went while the file's reading waited (the in-flight budget,
+   * the stream's rotated files first, a stalled process): read whole, oldest first. When no copy
+   * starts like the generation (it was seen too short to tell, or its copy is gone), every copy
+   * made since the tailer last saw the file is read whole, except copies of files read before.
+   */
+  async drainAfterTruncation(stream: string, spec: FileSourceSpec, previous: SupersededGeneration): Promise<void> {
+    const h = this.host;
+    const candidates = (await rotatedFilesOf(path.dirname(stream), path.basename(stream))).filter(
+      (c) => !h.isTracked(identityKey(c.stat.dev, c.stat.ino)),
+    );
+    let matched = -1;
+    if (previous.fingerprintBytes >= MIN_MATCH_BYTES) {
+      for (let i = candidates.length - 1; i >= 0 && matched < 0; i--) {
+        if (await startsLikeAny(candidates[i], [previous])) matched = i;
+      }
+    }
+    let unread: RotatedCandidate[];
+    if (matched >= 0) {
+      unread = candidates.slice(matched + 1);
+      const copy = candidates[matched];
+      const resume = {
+        offset: previous.issued,
+        committed: previous.committed,
+        fingerprintBytes: previous.fingerprintBytes,
+        fingerprint: previous.fingerprint,
+      };
+      if (await this.drainCopy(copy, spec, stream, resume)) {
+        h.logger.info({ file: copy.path, stream, offset: previous.committed }, "draining the rest of a truncated file from its copy");
+      }
+    } else {
+      const since = BigInt(Math.max(0, previous.seenAt - SEEN_SLACK_MS)) * 1_000_000n;
+      const finished = h.checkpoints.finishedOf(stream);
+      unread = [];
+      for (const c of candidates) if (c.stat.mtimeNs >= since && !(await startsLikeAny(c, finished))) unread.push(c);
+    }
+    for (const c of unread) {
+      if (!(await this.drainCopy(c, spec, stream))) continue;
+      h.metrics.filesRecovered.inc({ source: spec.name, how: "unread_generation" });
+      h.logger.info(
+        { file: c.path, stream },
+        "draining a copy of a generation of a truncated file that came and went while its reading waited",
+      );
+    }
+  }
+
   private lost(cp: FileCheckpoint, inodeReused: boolean): void {
     const h = this.host;
     const unread = cp.size !== undefined ? Math.max(0, cp.size - cp.offset) : undefined;
@@ -224,6 +273,12 @@ export class RotationRecovery {
     }
   }
 }
+
+/**
+ * Slack on the time a tailer last saw a generation, against the coarse clock of file
+ * modification times: a copy made just after that stat may carry a slightly earlier time.
+ */
+const SEEN_SLACK_MS = 1000;
 
 /** Whether the file (decompressed when a .gz) starts with the bytes of one of `refs`. */
 async function startsLikeAny(c: RotatedCandidate, refs: readonly FingerprintRef[]): Promise<boolean> {

@@ -1,0 +1,145 @@
+// copytruncate while nodetap cannot look at the active file: its reading waits for the in-flight
+// budget (a sink refusing) or for the stream's rotated files to be drained first. Whole
+// generations of the file can come and go meanwhile; each lives on only in its copy
+// (app.log.1, app.log.2, ...), and each must be read from there. Found by the crash matrix on
+// a loaded CI machine (copytruncate × startup lost one generation of each file).
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { AgentProcess, metricValue, waitFor, writeAgentConfig } from "./harness/agent-process.js";
+import { LogReceiver } from "./harness/receiver.js";
+
+const line = (seq: number) => `w=t s=${seq} ${"x".repeat(60)}\n`;
+const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => line(from + i)).join("");
+
+interface Env {
+  logDir: string;
+  active: string;
+  stateDir: string;
+  cfg: string;
+  receiver: LogReceiver;
+  got: Set<number>;
+}
+
+describe("copytruncate while nodetap cannot read the active file (real agent process)", () => {
+  let cleanup: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanup.reverse()) await c();
+    cleanup = [];
+  });
+
+  async function setup(): Promise<Env> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-ctstall-"));
+    cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const logDir = path.join(dir, "log");
+    fs.mkdirSync(logDir);
+    const got = new Set<number>();
+    const receiver = new LogReceiver((r) => {
+      const m = /s=(\d+)/.exec(r.message);
+      if (m) got.add(Number(m[1]));
+    });
+    await receiver.listen();
+    cleanup.push(() => receiver.close());
+    const cfg = path.join(dir, "nodetap.yaml");
+    const stateDir = path.join(dir, "state");
+    writeAgentConfig(cfg, {
+      checkpoint: { dir: stateDir, interval: "50ms" },
+      // A small budget and small reads: a refusing sink stops the reading within a few KiB.
+      maxInFlightBytes: 64 * 1024,
+      tail: { readBufferBytes: 4096 },
+      sources: { files: { include: [`${logDir}/*.log`] } },
+      sink: { type: "http", http: { url: receiver.url }, batch: { maxBytes: 4096 } },
+    });
+    return { logDir, active: path.join(logDir, "app.log"), stateDir, cfg, receiver, got };
+  }
+
+  async function start(env: Env): Promise<AgentProcess> {
+    const agent = new AgentProcess(env.cfg);
+    cleanup.push(async () => {
+      agent.kill("SIGKILL");
+      await agent.exited;
+    });
+    await agent.whenStarted();
+    return agent;
+  }
+
+  /** logrotate copytruncate: app.log.N -> app.log.N+1, copy app.log to app.log.1, truncate app.log. */
+  function copyTruncate(active: string, keep = 8): void {
+    for (let n = keep - 1; n >= 1; n--) if (fs.existsSync(`${active}.${n}`)) fs.renameSync(`${active}.${n}`, `${active}.${n + 1}`);
+    fs.copyFileSync(active, `${active}.1`);
+    fs.truncateSync(active, 0);
+  }
+
+  const missing = (env: Env, upTo: number) => Array.from({ length: upTo }, (_, i) => i).filter((s) => !env.got.has(s));
+
+  function checkpointOf(env: Env, file: string): { offset: number; fingerprintBytes: number } | undefined {
+    try {
+      const doc = JSON.parse(fs.readFileSync(path.join(env.stateDir, "checkpoints.json"), "utf8")) as {
+        files: Array<{ path: string; offset: number; fingerprintBytes: number }>;
+      };
+      return doc.files.find((f) => f.path === file);
+    } catch {
+      return undefined;
+    }
+  }
+
+  it("reads every generation from its copy when two copytruncates pass while the sink refuses", { timeout: 90_000 }, async () => {
+    const env = await setup();
+    fs.writeFileSync(env.active, lines(0, 500));
+    const agent = await start(env);
+    await waitFor("500 lines", () => env.got.size >= 500, 30_000);
+
+    env.receiver.mode = { kind: "refuse" };
+    fs.appendFileSync(env.active, lines(500, 4500)); // ~300 KB: far more than the budget lets it read
+    await waitFor(
+      "the in-flight budget used up",
+      async () => metricValue(await agent.metrics(), "nodetap_log_in_flight_bytes") >= 60 * 1024,
+      15_000,
+    );
+    copyTruncate(env.active); // 500-4500 partly read: its rest is in app.log.1
+    fs.appendFileSync(env.active, lines(4500, 5000)); // a generation nodetap never looks at
+    copyTruncate(env.active); // ... now app.log.1; the first copy is app.log.2
+    fs.appendFileSync(env.active, lines(5000, 5200));
+    await new Promise((r) => setTimeout(r, 500));
+    env.receiver.mode = { kind: "accept" };
+
+    await waitFor("5200 lines", () => env.got.size >= 5200, 30_000).catch(() => undefined);
+    expect(missing(env, 5200)).toEqual([]);
+    expect(metricValue(await agent.metrics(), "nodetap_log_files_lost_total")).toBe(0);
+  });
+
+  it(
+    "reads the generation it resumed with a fingerprint of an empty file after it was copytruncated unread",
+    { timeout: 90_000 },
+    async () => {
+      const env = await setup();
+      fs.writeFileSync(env.active, "");
+      let agent = await start(env);
+      // The checkpoint of a file seen empty: a fingerprint over 0 bytes matches any content.
+      await waitFor("checkpoint of the empty app.log", () => checkpointOf(env, env.active)?.fingerprintBytes === 0, 10_000);
+      agent.kill("SIGKILL");
+      await agent.exited;
+
+      // While nodetap is down: a rotated file it never saw (drained first at start-up, held up by
+      // the refusing sink), and lines in app.log.
+      fs.writeFileSync(`${env.active}.1`, lines(0, 4000));
+      fs.writeFileSync(env.active, lines(4000, 4500));
+      env.receiver.mode = { kind: "refuse" };
+      agent = await start(env);
+      await waitFor(
+        "the in-flight budget used up",
+        async () => metricValue(await agent.metrics(), "nodetap_log_in_flight_bytes") >= 60 * 1024,
+        15_000,
+      );
+      copyTruncate(env.active); // 4000-4500 never read from app.log: only in the new app.log.1 now
+      fs.appendFileSync(env.active, lines(4500, 4700));
+      await new Promise((r) => setTimeout(r, 500));
+      env.receiver.mode = { kind: "accept" };
+
+      await waitFor("4700 lines", () => env.got.size >= 4700, 30_000).catch(() => undefined);
+      expect(missing(env, 4700)).toEqual([]);
+      expect(metricValue(await agent.metrics(), "nodetap_log_files_lost_total")).toBe(0);
+    },
+  );
+});
