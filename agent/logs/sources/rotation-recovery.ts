@@ -231,8 +231,9 @@ export class RotationRecovery {
     // A reused inode's entry now belongs to the new generation: keep it.
     if (!inodeReused) h.checkpoints.removeFile(cp.dev, cp.ino);
     // Rotated already and read to its end when last seen (the rotator deleted it since, past its
-    // `rotate` count): nothing is missing. An active file read to its end may have grown since.
-    if (!inodeReused && unread === 0 && cp.rotated === true) {
+    // `rotate` count, and its inode may have gone to a new file): nothing is missing. An active
+    // file read to its end may have grown since.
+    if (unread === 0 && cp.rotated === true) {
       h.logger.debug({ file: cp.path, stream: cp.stream }, "forgetting a rotated file read to its end and deleted since");
       return;
     }

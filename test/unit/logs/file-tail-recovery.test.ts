@@ -10,7 +10,7 @@ import { InFlightBudget } from "../../../agent/logs/in-flight-budget.js";
 import type { LogRecord } from "../../../agent/logs/record.js";
 import { fileSourceSpecs, tailSettingsFrom } from "../../../agent/logs/sources/file-source-spec.js";
 import { FileTailManager } from "../../../agent/logs/sources/file-tail-manager.js";
-import { newMetrics, silentLogger } from "./helpers.js";
+import { counterValue, newMetrics, silentLogger } from "./helpers.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -50,7 +50,7 @@ describe("FileTailManager restart recovery", () => {
 
   /** Runs a manager over `cfg` until `settleMs` passed; every record is acknowledged at once. */
   async function run(cfg: LogsConfig, settleMs = 300) {
-    const { metrics } = newMetrics();
+    const { metrics, registry } = newMetrics();
     const checkpoints = await CheckpointStore.open(stateDir, silentLogger, metrics);
     const records: LogRecord[] = [];
     const manager = new FileTailManager(fileSourceSpecs(cfg), tailSettingsFrom(cfg), {
@@ -72,7 +72,7 @@ describe("FileTailManager restart recovery", () => {
     await manager.closeAll();
     managers = managers.filter((m) => m !== manager);
     await checkpoints.flush(true);
-    return { records, status, checkpoints };
+    return { records, status, checkpoints, registry };
   }
 
   const write = (name: string, text: string) => fs.writeFileSync(path.join(logDir, name), text);
@@ -163,5 +163,31 @@ describe("FileTailManager restart recovery", () => {
     const second = await run(config(() => undefined));
     // y3 is read in y.log's stream, after y2 (not as x.log's, from x.log's offset, out of turn).
     expect(second.records.map((r) => r.message)).toEqual(["y2", "y3", "y4"]);
+  });
+
+  it("does not count a rotated file read to its end and deleted as lost when its inode went to another file", async () => {
+    write("z.log", line("z1"));
+    await run(config(() => undefined));
+    // z.log rotates (read to its end as z.log.1), then the rotator deletes z.log.1 while nodetap
+    // is down and its inode goes to the next new file, here w.log (simulated in the checkpoint):
+    // the deleted file held nothing unread.
+    fs.renameSync(path.join(logDir, "z.log"), path.join(logDir, "z.log.1"));
+    write("z.log", line("z2"));
+    await run(
+      config(() => undefined),
+      1500,
+    );
+    fs.rmSync(path.join(logDir, "z.log.1"));
+    append("z.log", line("z3"));
+    write("w.log", line("w1"));
+    const file = path.join(stateDir, "checkpoints.json");
+    const doc = JSON.parse(fs.readFileSync(file, "utf8")) as { files: Array<{ path: string; ino: string; rotated?: boolean }> };
+    const rotated = doc.files.find((f) => f.path.endsWith("z.log.1"));
+    expect(rotated?.rotated).toBe(true);
+    rotated!.ino = String(fs.statSync(path.join(logDir, "w.log")).ino);
+    fs.writeFileSync(file, JSON.stringify(doc));
+    const third = await run(config(() => undefined));
+    expect(messages(third.records).map((m) => m.split(" ")[0])).toEqual(["w1", "z3"]);
+    expect(await counterValue(third.registry, "nodetap_log_files_lost_total")).toBe(0);
   });
 });
