@@ -73,11 +73,14 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
 
   const missing = (env: Env, upTo: number) => Array.from({ length: upTo }, (_, i) => i).filter((s) => !env.got.has(s));
 
+  /** The file's checkpoint, once the checkpoint file also says the source ran (a restart, not a first start, follows). */
   function checkpointOf(env: Env, file: string): { offset: number; fingerprintBytes: number } | undefined {
     try {
       const doc = JSON.parse(fs.readFileSync(path.join(env.stateDir, "checkpoints.json"), "utf8")) as {
+        sources?: string[];
         files: Array<{ path: string; offset: number; fingerprintBytes: number }>;
       };
+      if (!doc.sources?.includes("files")) return undefined;
       return doc.files.find((f) => f.path === file);
     } catch {
       return undefined;
@@ -95,7 +98,7 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
     await waitFor(
       "the in-flight budget used up",
       async () => metricValue(await agent.metrics(), "nodetap_log_in_flight_bytes") >= 60 * 1024,
-      15_000,
+      30_000,
     );
     copyTruncate(env.active); // 500-4500 partly read: its rest is in app.log.1
     fs.appendFileSync(env.active, lines(4500, 5000)); // a generation nodetap never looks at
