@@ -133,7 +133,7 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
       await waitFor(
         "the in-flight budget used up",
         async () => metricValue(await agent.metrics(), "nodetap_log_in_flight_bytes") >= 60 * 1024,
-        15_000,
+        30_000,
       );
       copyTruncate(env.active); // 4000-4500 never read from app.log: only in the new app.log.1 now
       fs.appendFileSync(env.active, lines(4500, 4700));
