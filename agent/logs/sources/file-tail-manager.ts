@@ -8,7 +8,7 @@ import type { LogMetrics } from "../metrics.js";
 import type { KubernetesMetadata, LogRecord } from "../record.js";
 import { mapConcurrently } from "./concurrency.js";
 import { FileDiscovery } from "./file-discovery.js";
-import { identityKey } from "./file-identity.js";
+import { fingerprintMatches, identityKey } from "./file-identity.js";
 import { FileOpener } from "./file-opener.js";
 import type { FileSourceSpec, TailSettings } from "./file-source-spec.js";
 import type { FileTailer, SupersededGeneration, TailerDeps } from "./file-tailer.js";
@@ -64,6 +64,8 @@ export class FileTailManager {
    * them, so that a stream's records go out in file order across rotations.
    */
   private readonly draining = new Map<string, Set<FileTailer>>();
+  /** Streams whose active file was truncated and whose copies are being looked for: held till found. */
+  private readonly copyLookups = new Set<string>();
   private running = false;
   private timers: NodeJS.Timeout[] = [];
   private scanning?: Promise<void>;
@@ -90,7 +92,13 @@ export class FileTailManager {
       budget: deps.budget,
       submit: deps.submit,
       commit: (t, offset) => this.commit(t, offset),
-      superseded: (t, previous) => void this.drainSupersededCopy(t, previous),
+      superseded: (t, previous) => {
+        this.copyLookups.add(t.stream);
+        void this.drainSupersededCopy(t, previous).finally(() => {
+          this.copyLookups.delete(t.stream);
+          this.kick();
+        });
+      },
     };
     this.opener = new FileOpener(settings, { ...deps, tailerDeps, isTracked: (key) => this.tailers.has(key) });
     this.recovery = new RotationRecovery(this.recoveryHost());
@@ -317,8 +325,11 @@ export class FileTailManager {
   /** copytruncate while nodetap runs: what it had not read (or had not acknowledged) is in copies. */
   private async drainSupersededCopy(t: FileTailer, previous: SupersededGeneration): Promise<void> {
     if (this.stopping) return;
-    await this.recovery.drainAfterTruncation(t.stream, t.spec, previous);
-    this.kick();
+    try {
+      await this.recovery.drainAfterTruncation(t.stream, t.spec, previous);
+    } catch (err) {
+      this.deps.logger.warn({ stream: t.stream, err: (err as Error).message }, "looking for the copy of a truncated file failed");
+    }
   }
 
   private async reopen(t: FileTailer, file: string, state: "active" | "rotated" = "active"): Promise<boolean> {
@@ -353,7 +364,9 @@ export class FileTailManager {
   /** A closed file vanished from the globs: drain it if it grew under a new name, else forget it. */
   private async forgetOrDrain(t: FileTailer): Promise<void> {
     const renamed = t.unlinked ? undefined : await findRenamedFile(path.dirname(t.path), t.identity.dev, t.identity.ino);
-    if (renamed !== undefined) {
+    // The same file only if it still starts with its bytes: a deleted file's inode goes to the
+    // next new file (copytruncate's next copy, often), which must not be read from this offset.
+    if (renamed !== undefined && (await startsWith(renamed, t.identity))) {
       const st = await fs.stat(renamed).catch(() => undefined);
       if (st !== undefined && st.size !== t.readOffset && (await this.reopen(t, renamed, "rotated"))) return;
     }
@@ -435,6 +448,7 @@ export class FileTailManager {
     for (const t of this.readQueue) {
       // Waits (stays queued) while a rotated file of its stream has unread data.
       if (this.draining.size > 0 && this.draining.has(t.stream)) continue;
+      if (this.copyLookups.size > 0 && this.copyLookups.has(t.stream)) continue;
       this.readQueue.delete(t);
       return t;
     }
@@ -529,5 +543,16 @@ export class FileTailManager {
 
   status(): Record<string, unknown> {
     return { ...filesStatus([...this.tailers.values()], this.waiting), watchedDirectories: this.discovery.watchedDirectories };
+  }
+}
+
+/** Whether `file` starts with the bytes `identity`'s fingerprint was computed over. */
+async function startsWith(file: string, identity: { fingerprintBytes: number; fingerprint: string }): Promise<boolean> {
+  const handle = await fs.open(file, "r").catch(() => undefined);
+  if (handle === undefined) return false;
+  try {
+    return await fingerprintMatches(handle, Number((await handle.stat()).size), identity.fingerprintBytes, identity.fingerprint);
+  } finally {
+    await handle.close();
   }
 }

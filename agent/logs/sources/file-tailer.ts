@@ -188,6 +188,7 @@ export class FileTailer {
       }
       // Smaller than what was read, or than it was when last seen: log files only grow, so it
       // was truncated (and may have grown again, past what was read, while reading waited).
+      const generation = this.generation;
       if (st.size < this.readOffset || st.size < this.size) {
         const was = Math.max(this.readOffset, this.size);
         await this.startNewGeneration(handle, st.size, `file shrank from ${was} to ${st.size} bytes`);
@@ -196,6 +197,9 @@ export class FileTailer {
       }
       this.seenAt = statAt;
       this.size = st.size;
+      // A new generation is read on the next turn: the old one's copies go first (the manager
+      // holds the stream while it looks for them).
+      if (generation !== this.generation) return "more";
       const want = Math.min(buf.length, this.size - this.readOffset);
       if (want <= 0) {
         this.atEnd();
@@ -357,7 +361,10 @@ export class FileTailer {
     const now = Date.now();
     const since = now - this.fingerprintCheckedAt;
     const full = this.identity.fingerprintBytes >= this.deps.settings.fingerprintBytes;
-    if (full && since < (this.reachedEnd ? FINGERPRINT_RECHECK_AFTER_END_MS : FINGERPRINT_RECHECK_MS)) return false;
+    // After a gap since the last stat (reading waited for the budget or for rotated files), the
+    // file may have been truncated and grown past what was read and its last size.
+    const gap = now - this.seenAt >= FINGERPRINT_RECHECK_AFTER_END_MS;
+    if (full && !gap && since < (this.reachedEnd ? FINGERPRINT_RECHECK_AFTER_END_MS : FINGERPRINT_RECHECK_MS)) return false;
     this.fingerprintCheckedAt = now;
     return true;
   }

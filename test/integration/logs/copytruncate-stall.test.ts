@@ -20,6 +20,8 @@ interface Env {
   cfg: string;
   receiver: LogReceiver;
   got: Set<number>;
+  /** First arrivals of a line below one that arrived before: order broken. */
+  late: number;
 }
 
 describe("copytruncate while nodetap cannot read the active file (real agent process)", () => {
@@ -35,9 +37,14 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
     const logDir = path.join(dir, "log");
     fs.mkdirSync(logDir);
     const got = new Set<number>();
+    let highest = -1;
     const receiver = new LogReceiver((r) => {
       const m = /s=(\d+)/.exec(r.message);
-      if (m) got.add(Number(m[1]));
+      if (!m) return;
+      const seq = Number(m[1]);
+      if (!got.has(seq) && seq < highest) env.late++;
+      highest = Math.max(highest, seq);
+      got.add(seq);
     });
     await receiver.listen();
     cleanup.push(() => receiver.close());
@@ -51,7 +58,8 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
       sources: { files: { include: [`${logDir}/*.log`] } },
       sink: { type: "http", http: { url: receiver.url }, batch: { maxBytes: 4096 } },
     });
-    return { logDir, active: path.join(logDir, "app.log"), stateDir, cfg, receiver, got };
+    const env: Env = { logDir, active: path.join(logDir, "app.log"), stateDir, cfg, receiver, got, late: 0 };
+    return env;
   }
 
   async function start(env: Env): Promise<AgentProcess> {
@@ -93,7 +101,7 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
     const agent = await start(env);
     await waitFor("500 lines", () => env.got.size >= 500, 30_000);
 
-    env.receiver.mode = { kind: "refuse" };
+    await env.receiver.refuse();
     fs.appendFileSync(env.active, lines(500, 4500)); // ~300 KB: far more than the budget lets it read
     await waitFor(
       "the in-flight budget used up",
@@ -105,10 +113,12 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
     copyTruncate(env.active); // ... now app.log.1; the first copy is app.log.2
     fs.appendFileSync(env.active, lines(5000, 5200));
     await new Promise((r) => setTimeout(r, 500));
-    env.receiver.mode = { kind: "accept" };
+    await env.receiver.reopen();
 
     await waitFor("5200 lines", () => env.got.size >= 5200, 30_000).catch(() => undefined);
     expect(missing(env, 5200)).toEqual([]);
+    // The generations arrive in the order they were written (each copy before its successor).
+    expect(env.late).toBe(0);
     expect(metricValue(await agent.metrics(), "nodetap_log_files_lost_total")).toBe(0);
   });
 
@@ -128,7 +138,7 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
       // the refusing sink), and lines in app.log.
       fs.writeFileSync(`${env.active}.1`, lines(0, 4000));
       fs.writeFileSync(env.active, lines(4000, 4500));
-      env.receiver.mode = { kind: "refuse" };
+      await env.receiver.refuse();
       agent = await start(env);
       await waitFor(
         "the in-flight budget used up",
@@ -138,10 +148,11 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
       copyTruncate(env.active); // 4000-4500 never read from app.log: only in the new app.log.1 now
       fs.appendFileSync(env.active, lines(4500, 4700));
       await new Promise((r) => setTimeout(r, 500));
-      env.receiver.mode = { kind: "accept" };
+      await env.receiver.reopen();
 
       await waitFor("4700 lines", () => env.got.size >= 4700, 30_000).catch(() => undefined);
       expect(missing(env, 4700)).toEqual([]);
+      expect(env.late).toBe(0);
       expect(metricValue(await agent.metrics(), "nodetap_log_files_lost_total")).toBe(0);
     },
   );
