@@ -4,8 +4,7 @@
 // torture:logs`). Each run asserts that no line was lost; copytruncate's own race (lines written
 // between the rotator's copy and its truncate) is measured apart and reported, as it is lost
 // whatever the reader does. Duplicates are allowed (at-least-once) and reported; out-of-order
-// first arrivals within a stream are reported and, for the rename schemes, asserted to stay under
-// 0.5 % (see check()).
+// first arrivals within a stream are reported and asserted to stay under 0.5 % (see check()).
 //
 // Short runs (a few seconds of writing each) keep the matrix at a few minutes on 2 cores; the
 // long runs and their figures are in docs/log-pipeline.md ("Crash and rotation torture").
@@ -46,13 +45,13 @@ function check(r: TortureResult): void {
   expect(r.foreign, detail).toBe(0);
   expect(r.lost, detail).toBe(0);
   expect(r.received, detail).toBe(r.written - r.rotatorRaceLines);
-  // A stream's rotated files are read before its active file: order holds per stream, except
-  // across copytruncate's copy (its rest is read after the file it was copied from resumed), and
-  // for lines a writer puts into the old file after nodetap read it to its end and moved on (the
-  // writer reopens a moment after the rename: a few lines per rotation on a loaded machine, about
+  // A stream's rotated files are read before its active file (and a copytruncated file's new
+  // generation after the copies of the old one): order holds per stream, except for lines a
+  // writer puts into the old file after nodetap read it to its end and moved on (the writer
+  // reopens a moment after the rename: a few lines per rotation on a loaded machine, about
   // 0.03 % in the long runs). A broken order shows up as whole files late: 2.5–48 % of the lines
-  // before issue 9's fixes.
-  if (r.options.scheme !== "copytruncate") expect(r.outOfOrder, detail).toBeLessThanOrEqual(Math.ceil(r.written * 0.005));
+  // before issue 9's fixes, 14–25 % for copytruncate × startup before the copies went first.
+  expect(r.outOfOrder, detail).toBeLessThanOrEqual(Math.ceil(r.written * 0.005));
   expect(r.finalExit, detail).toMatch(/code 0/);
 }
 
