@@ -160,6 +160,20 @@ export const E2E_REQUIRED_COLLECTORS = [
   "mdadm",
   "bonding",
   "arp",
+  "infiniband",
+  "nfs",
+  "nfsd",
+  "nvme",
+  "fibrechannel",
+  "tapestats",
+  "powersupplyclass",
+  "cpufreq",
+  "dmi",
+  "edac",
+  "rapl",
+  "watchdog",
+  "xfs",
+  "btrfs",
 ] as const;
 
 /**

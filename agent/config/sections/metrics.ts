@@ -32,6 +32,7 @@ export const metricsSchema = {
       }),
     },
     bonding: { enabled: enabled("bonding", true, "bonding interface slaves from /sys/class/net/*/bonding") },
+    btrfs: { enabled: enabled("btrfs", true, "Btrfs filesystem statistics from /sys/fs/btrfs") },
     conntrack: { enabled: enabled("conntrack", true, "netfilter conntrack table usage") },
     cpu: {
       enabled: enabled("cpu", true, "CPU time per mode from /proc/stat"),
@@ -44,6 +45,7 @@ export const metricsSchema = {
         flags: ["collector.cpu.info.bugs-include"],
       }),
     },
+    cpufreq: { enabled: enabled("cpufreq", true, "CPU frequency scaling from /sys/devices/system/cpu/cpu*/cpufreq") },
     diskstats: {
       enabled: enabled("diskstats", true, "block device I/O from /proc/diskstats, plus udev-derived node_disk_info"),
       deviceExclude: f.regex("^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$", "Regexp of diskstats devices to exclude.", {
@@ -53,7 +55,10 @@ export const metricsSchema = {
         flags: ["collector.diskstats.device-include"],
       }),
     },
+    dmi: { enabled: enabled("dmi", true, "DMI/SMBIOS hardware identification from /sys/class/dmi/id") },
+    edac: { enabled: enabled("edac", true, "memory error counts from /sys/devices/system/edac") },
     entropy: { enabled: enabled("entropy", true, "available entropy from /proc/sys/kernel/random") },
+    fibrechannel: { enabled: enabled("fibrechannel", true, "Fibre Channel host information and statistics from /sys/class/fc_host") },
     filefd: { enabled: enabled("filefd", true, "file descriptor usage from /proc/sys/fs/file-nr") },
     filesystem: {
       enabled: enabled("filesystem", true, "size and free space of mounted filesystems"),
@@ -98,6 +103,7 @@ export const metricsSchema = {
       sensorInclude: f.regex("", "Regexp of hwmon sensor (chip;sensor) to include.", { flags: ["collector.hwmon.sensor-include"] }),
       sensorExclude: f.regex("", "Regexp of hwmon sensor (chip;sensor) to exclude.", { flags: ["collector.hwmon.sensor-exclude"] }),
     },
+    infiniband: { enabled: enabled("infiniband", true, "InfiniBand port state and counters from /sys/class/infiniband") },
     loadavg: { enabled: enabled("loadavg", true, "load averages from /proc/loadavg") },
     mdadm: { enabled: enabled("mdadm", true, "software RAID state from /proc/mdstat") },
     meminfo: { enabled: enabled("meminfo", true, "memory statistics from /proc/meminfo") },
@@ -133,14 +139,33 @@ export const metricsSchema = {
         { flags: ["collector.netstat.fields"] },
       ),
     },
+    nfs: { enabled: enabled("nfs", true, "NFS client RPC statistics from /proc/net/rpc/nfs") },
+    nfsd: { enabled: enabled("nfsd", true, "NFS server statistics from /proc/net/rpc/nfsd") },
+    nvme: { enabled: enabled("nvme", true, "NVMe controller and namespace information from /sys/class/nvme") },
     os: { enabled: enabled("os", true, "OS release information from /etc/os-release") },
+    powersupplyclass: {
+      enabled: enabled("powersupplyclass", true, "batteries and power supplies from /sys/class/power_supply"),
+      ignoredSupplies: f.regex("^$", "Regexp of power supplies to ignore for powersupplyclass collector.", {
+        flags: ["collector.powersupply.ignored-supplies"],
+      }),
+    },
     pressure: { enabled: enabled("pressure", true, "pressure stall information from /proc/pressure") },
+    rapl: {
+      enabled: enabled("rapl", true, "RAPL energy counters from /sys/class/powercap"),
+      enableZoneLabel: f.bool(false, "One node_rapl_joules_total family with a rapl_zone label instead of a family per zone.", {
+        flags: ["collector.rapl.enable-zone-label"],
+      }),
+    },
     schedstat: { enabled: enabled("schedstat", true, "scheduler statistics from /proc/schedstat") },
     sockstat: { enabled: enabled("sockstat", true, "socket statistics from /proc/net/sockstat{,6}") },
     softnet: { enabled: enabled("softnet", true, "softnet statistics from /proc/net/softnet_stat") },
     stat: {
       enabled: enabled("stat", true, "kernel statistics from /proc/stat"),
       softirq: f.bool(false, "Export softirq calls per vector (node_softirqs_total).", { flags: ["collector.stat.softirq"] }),
+    },
+    tapestats: {
+      enabled: enabled("tapestats", true, "SCSI tape drive statistics from /sys/class/scsi_tape"),
+      ignoredDevices: f.regex("^$", "Regexp of devices to ignore for tapestats.", { flags: ["collector.tapestats.ignored-devices"] }),
     },
     textfile: {
       enabled: enabled("textfile", true, "metrics from *.prom files in a directory"),
@@ -166,6 +191,8 @@ export const metricsSchema = {
         flags: ["collector.vmstat.fields"],
       }),
     },
+    watchdog: { enabled: enabled("watchdog", true, "watchdog devices from /sys/class/watchdog") },
+    xfs: { enabled: enabled("xfs", true, "XFS filesystem statistics from /sys/fs/xfs") },
   },
 };
 

@@ -248,10 +248,8 @@ export const collector: CollectorDefinition = {
     if (infoEnabled && !options.info) {
       logger.info("collector.cpu.info turned on because collector.cpu.info.flags-include or bugs-include is set");
     }
-    // node_exporter ties node_cpu_frequency_hertz to its cpufreq collector (on by default); nodetap
-    // has none yet, so the metric follows a cpufreq switch only if the config gains one.
-    const cpufreq = (config.collectors as Record<string, { enabled?: boolean } | undefined>)["cpufreq"];
-    const frequency = cpufreq?.enabled ?? true;
+    // node_exporter ties node_cpu_frequency_hertz (from /proc/cpuinfo) to its cpufreq collector.
+    const frequency = config.collectors.cpufreq.enabled;
     return new CpuCollector(paths, { guest: options.guest, info: infoEnabled, frequency, flagsInclude, bugsInclude }, logger);
   },
 };

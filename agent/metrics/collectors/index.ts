@@ -1,25 +1,37 @@
 import type { CollectorDefinition } from "../collector.js";
 import { collector as arp } from "./arp.js";
 import { collector as bonding } from "./bonding.js";
+import { collector as btrfs } from "./btrfs.js";
 import { collector as conntrack } from "./conntrack.js";
 import { collector as cpu } from "./cpu.js";
+import { collector as cpufreq } from "./cpufreq.js";
 import { collector as diskstats } from "./diskstats.js";
+import { collector as dmi } from "./dmi.js";
+import { collector as edac } from "./edac.js";
 import { collector as entropy } from "./entropy.js";
+import { collector as fibrechannel } from "./fibrechannel.js";
 import { collector as filefd } from "./filefd.js";
 import { collector as filesystem } from "./filesystem.js";
 import { collector as hwmon } from "./hwmon.js";
+import { collector as infiniband } from "./infiniband.js";
 import { collector as loadavg } from "./loadavg.js";
 import { collector as mdadm } from "./mdadm.js";
 import { collector as meminfo } from "./meminfo.js";
 import { collector as netclass } from "./netclass.js";
 import { collector as netdev } from "./netdev.js";
 import { collector as netstat } from "./netstat.js";
+import { collector as nfs } from "./nfs.js";
+import { collector as nfsd } from "./nfsd.js";
+import { collector as nvme } from "./nvme.js";
 import { collector as os } from "./os.js";
+import { collector as powersupplyclass } from "./powersupplyclass.js";
 import { collector as pressure } from "./pressure.js";
+import { collector as rapl } from "./rapl.js";
 import { collector as schedstat } from "./schedstat.js";
 import { collector as sockstat } from "./sockstat.js";
 import { collector as softnet } from "./softnet.js";
 import { collector as stat } from "./stat.js";
+import { collector as tapestats } from "./tapestats.js";
 import { collector as textfile } from "./textfile.js";
 import { collector as thermalZone } from "./thermal-zone.js";
 import { collector as time } from "./time.js";
@@ -27,30 +39,44 @@ import { collector as timex } from "./timex.js";
 import { collector as udpQueues } from "./udp-queues.js";
 import { collector as uname } from "./uname.js";
 import { collector as vmstat } from "./vmstat.js";
+import { collector as watchdog } from "./watchdog.js";
+import { collector as xfs } from "./xfs.js";
 
 /** Every collector nodetap has, by node_exporter name. */
 export const COLLECTORS: readonly CollectorDefinition[] = [
   arp,
   bonding,
+  btrfs,
   conntrack,
   cpu,
+  cpufreq,
   diskstats,
+  dmi,
+  edac,
   entropy,
+  fibrechannel,
   filefd,
   filesystem,
   hwmon,
+  infiniband,
   loadavg,
   mdadm,
   meminfo,
   netclass,
   netdev,
   netstat,
+  nfs,
+  nfsd,
+  nvme,
   os,
+  powersupplyclass,
   pressure,
+  rapl,
   schedstat,
   sockstat,
   softnet,
   stat,
+  tapestats,
   textfile,
   thermalZone,
   time,
@@ -58,4 +84,6 @@ export const COLLECTORS: readonly CollectorDefinition[] = [
   udpQueues,
   uname,
   vmstat,
+  watchdog,
+  xfs,
 ];
