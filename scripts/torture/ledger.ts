@@ -40,6 +40,8 @@ export class Ledger {
   outOfOrder = 0;
   /** Records without `w=… s=…` (nothing the writers wrote). */
   foreign = 0;
+  /** The first few foreign messages (cut to 120 characters), to tell what they were. */
+  readonly foreignSamples: string[] = [];
   lastArrivalAt = 0;
   /** The start of each run of out-of-order arrivals (the first 20): what came late, after what. */
   readonly outOfOrderRuns: Array<{ writer: string; seq: number; after: number; atMs: number }> = [];
@@ -51,6 +53,7 @@ export class Ledger {
     const m = LINE.exec(message);
     if (!m) {
       this.foreign++;
+      if (this.foreignSamples.length < 5) this.foreignSamples.push(message.slice(0, 120));
       return;
     }
     const seq = Number(m[2]);

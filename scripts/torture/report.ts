@@ -31,7 +31,7 @@ export function formatReport(r: TortureResult): string {
         .map(([k, v]) => `${k}: ${v}`)
         .join(", "),
     ],
-    ["foreign records", String(r.foreign)],
+    ["foreign records", r.foreign === 0 ? "0" : `${r.foreign}, e.g. ${JSON.stringify(r.foreignSamples[0])}`],
     ["agent peak RSS", `${(r.agentPeakRssBytes / MiB).toFixed(1)} MiB`],
     ["elapsed", `${(r.elapsedMs / 1000).toFixed(1)} s`],
   );

@@ -61,6 +61,7 @@ export interface TortureResult {
   finalExit: string;
   /** Records that were not the writers' lines. */
   foreign: number;
+  foreignSamples: string[];
   receiverAnswers: Record<string, number>;
   elapsedMs: number;
   agentPeakRssBytes: number;
@@ -285,6 +286,7 @@ export async function runTorture(options: Partial<TortureOptions> = {}): Promise
       settled,
       finalExit,
       foreign: ledger.foreign,
+      foreignSamples: ledger.foreignSamples,
       receiverAnswers: Object.fromEntries([...receiver.answers.entries()].map(([k, v]) => [String(k), v])),
       elapsedMs: Date.now() - began,
       agentPeakRssBytes: sup.peakRssBytes,

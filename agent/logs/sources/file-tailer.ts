@@ -49,6 +49,12 @@ export interface SupersededGeneration {
    * hold generations that came and went unseen while reading waited (budget, rotated files).
    */
   seenAt: number;
+  /**
+   * When the stat that found the new generation was taken (ms): every copy of an older
+   * generation was written before it; a copy written later is of the current generation (the
+   * rotator's next round), still in the file and read from there.
+   */
+  detectedAt: number;
 }
 
 export type ReadOutcome = "more" | "eof" | "error";
@@ -191,9 +197,9 @@ export class FileTailer {
       const generation = this.generation;
       if (st.size < this.readOffset || st.size < this.size) {
         const was = Math.max(this.readOffset, this.size);
-        await this.startNewGeneration(handle, st.size, `file shrank from ${was} to ${st.size} bytes`);
+        await this.startNewGeneration(handle, st.size, statAt, `file shrank from ${was} to ${st.size} bytes`);
       } else if (st.size > this.readOffset && this.fingerprintCheckDue()) {
-        await this.checkFingerprint(handle, st.size);
+        await this.checkFingerprint(handle, st.size, statAt);
       }
       this.seenAt = statAt;
       this.size = st.size;
@@ -326,7 +332,7 @@ export class FileTailer {
   }
 
   /** Copytruncate (or a rewrite): what was held is emitted, then reading restarts at 0. */
-  private async startNewGeneration(handle: FileHandle, size: number, why: string): Promise<void> {
+  private async startNewGeneration(handle: FileHandle, size: number, detectedAt: number, why: string): Promise<void> {
     this.deps.metrics.rotations.inc({ kind: "truncate" });
     this.deps.logger.info({ file: this.path, why }, "file truncated or rewritten in place; reading it again from the start");
     this.splitter.flushPartial(this.readOffset, this.onLine);
@@ -338,6 +344,7 @@ export class FileTailer {
       committed: this.committedOffset,
       issued: this.lastIssued,
       seenAt: this.seenAt,
+      detectedAt,
     };
     this.generation++;
     const fp = await computeFingerprint(handle, size, this.deps.settings.fingerprintBytes);
@@ -370,12 +377,12 @@ export class FileTailer {
   }
 
   /** Grows the fingerprint with the file, or detects that the file's start was rewritten. */
-  private async checkFingerprint(handle: FileHandle, size: number): Promise<void> {
+  private async checkFingerprint(handle: FileHandle, size: number, statAt: number): Promise<void> {
     const want = Math.min(size, this.deps.settings.fingerprintBytes);
     const have = this.identity.fingerprintBytes;
     const head = await readHead(handle, want);
     if (head.length < have || fingerprintOf(head.subarray(0, have)) !== this.identity.fingerprint) {
-      await this.startNewGeneration(handle, size, "the first bytes changed");
+      await this.startNewGeneration(handle, size, statAt, "the first bytes changed");
       return;
     }
     if (want > have) {

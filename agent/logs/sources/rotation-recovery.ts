@@ -187,8 +187,9 @@ export class RotationRecovery {
    */
   async drainAfterTruncation(stream: string, spec: FileSourceSpec, previous: SupersededGeneration): Promise<void> {
     const h = this.host;
+    const detectedAt = BigInt(previous.detectedAt) * 1_000_000n;
     const candidates = (await rotatedFilesOf(path.dirname(stream), path.basename(stream))).filter(
-      (c) => !h.isTracked(identityKey(c.stat.dev, c.stat.ino)),
+      (c) => !h.isTracked(identityKey(c.stat.dev, c.stat.ino)) && c.stat.mtimeNs <= detectedAt,
     );
     let matched = -1;
     if (previous.fingerprintBytes >= MIN_MATCH_BYTES) {
