@@ -72,7 +72,10 @@ COPY --from=build /out/licenses/ /usr/share/doc/nodetap/
 # as uid 0 with every capability dropped, which pod and host log files need (chart/README.md).
 USER 65532:65532
 # Two glibc malloc arenas instead of one per thread (libuv's pool stats filesystems): about 8 MiB
-# less RSS after scrapes, no measurable cost (docs/benchmarks.md, "Memory").
-ENV MALLOC_ARENA_MAX=2
+# less RSS after scrapes. A fixed 128 KiB mmap threshold (glibc's default start, which it raises
+# up to 32 MiB once such a block is freed): request bodies and zlib buffers go back to the
+# kernel when freed instead of staying in the heap, 11-15 MiB less RSS after scrapes and while
+# draining logs. Neither has a measurable cost (docs/benchmarks.md, "Memory").
+ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 EXPOSE 9100
 ENTRYPOINT ["/usr/bin/nodetap"]

@@ -141,7 +141,7 @@ export function buildAgentBundle(repoRoot: string): void {
 
 /**
  * The real agent in its production form (the bundle `npm start`, the image and the binary run,
- * with the image's MALLOC_ARENA_MAX; BENCH_LOGS_NODE_OPTIONS sets NODE_OPTIONS, e.g. a heap limit),
+ * with the image's MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_; BENCH_LOGS_NODE_OPTIONS sets NODE_OPTIONS, e.g. a heap limit),
  * tailing `include` into the given `logs.sink` configuration;
  * logs pipeline only unless `metrics` (then the default collectors too).
  */
@@ -186,6 +186,7 @@ export async function startNodetapWithSink(
         HOME: process.env.HOME,
         NODE_NAME: "bench-node",
         MALLOC_ARENA_MAX: "2",
+        MALLOC_MMAP_THRESHOLD_: "131072",
         ...(process.env.BENCH_LOGS_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_LOGS_NODE_OPTIONS } : {}),
       },
     },

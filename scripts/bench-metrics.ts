@@ -312,11 +312,11 @@ async function main(): Promise<void> {
   }
   const runtimeText =
     runtime === "bundle"
-      ? `node dist/start/nodetap.cjs, MALLOC_ARENA_MAX=2 (as npm start and the image)${runtimeNote}`
+      ? `node dist/start/nodetap.cjs, MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 (as npm start and the image)${runtimeNote}`
       : runtime === "dist"
         ? `node .bench/dist/main.js${runtimeNote}`
         : `node --import tsx agent/main.ts${runtimeNote}`;
-  const agentEnv = { MALLOC_ARENA_MAX: "2" };
+  const agentEnv = { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "131072" };
 
   // The shared collector set: nodetap's default collectors that node_exporter also has.
   const probe = await startAgent({ runtime, distDir: DIST_DIR, args: SAME_FILTERS, env: agentEnv });

@@ -42,7 +42,7 @@ export const logsSchema = {
   enabled: f.bool(true, "Run the log pipeline (tail node and pod logs and forward them to the sink).", { flags: ["logs.enabled"] }),
   maxInFlightBytes: f.int(
     16 * MIB,
-    "Budget for records read but not yet acknowledged by the sink; past it, reading pauses (the files are the buffer).",
+    "Budget for records read but not yet acknowledged by the sink; past it, reading pauses (the files are the buffer). Counted as encoded bytes for the NDJSON sinks (stdout, file, http), as message bytes plus 96 per record for the others.",
     { min: 64 * KIB },
   ),
   checkpoint: {
@@ -172,7 +172,11 @@ export const logsSchema = {
       "Where records go: stdout (NDJSON), file (NDJSON with size-based rotation), http (NDJSON POST), loki (push API), elasticsearch (_bulk, also OpenSearch), otlp (OTLP/HTTP logs) or syslog (RFC 5424 over tcp, tls or udp).",
     ),
     batch: {
-      maxBytes: f.int(MIB, "A batch is sent when it holds this many bytes of records.", { min: 1024 }),
+      maxBytes: f.int(
+        MIB,
+        "A batch is sent when it holds this many bytes of records: the request body before compression for the NDJSON sinks (stdout, file, http; only a single larger record passes it), message bytes plus 96 per record for the others.",
+        { min: 1024 },
+      ),
       maxRecords: f.int(10_000, "A batch is sent when it holds this many records.", { min: 1 }),
       maxWait: f.duration(0.5, "A batch is sent this long after its first record at the latest.", { min: 0.001 }),
     },

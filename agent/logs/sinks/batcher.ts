@@ -1,5 +1,7 @@
 import type { Acknowledgeable } from "../ack-tracker.js";
 import { recordSize, type LogRecord } from "../record.js";
+import { GrowableBuffer } from "./growable-buffer.js";
+import type { RecordEncoder } from "./sink.js";
 
 export interface BatchLimits {
   maxBytes: number;
@@ -10,18 +12,46 @@ export interface BatchLimits {
 /**
  * Records sent together, with the tickets they belong to as runs (ticket, count): records of
  * one emission are contiguous, so a batch of thousands of records holds a handful of runs.
+ *
+ * Two kinds. A record batch holds the records; the sink encodes them when the batch is sent
+ * (Loki, OTLP, syslog, Elasticsearch group or frame them per request). An encoded batch (sinks
+ * whose encoder has append(): NDJSON) holds each record's line, written as the record arrived:
+ * the records themselves die young, which is what keeps V8's heap small at full speed (records
+ * held until acknowledged were promoted to the old generation and V8 grew the heap for them).
+ * Its `bytes` are the encoded bytes, so the in-flight budget bounds the memory it really holds.
  */
 export class Batch {
   readonly records: LogRecord[] = [];
   readonly tickets: Acknowledgeable[] = [];
   readonly counts: number[] = [];
+  count = 0;
   bytes = 0;
   readonly createdAt = Date.now();
+  /** Encoded batch being filled (undefined once sealed, and always for a record batch). */
+  lines: GrowableBuffer | undefined;
+  /**
+   * Encoded batch: its lines once sealed, until the prepared body replaces them (a transport
+   * that can restore them from the body lets them go; see Delivery.prepare).
+   */
+  raw: Buffer | undefined;
   /** The encoded (and e.g. compressed) body, started ahead of sending so it overlaps the request before it. */
   prepared?: Promise<Buffer>;
 
+  constructor(
+    readonly encoded = false,
+    capacity = 0,
+  ) {
+    if (encoded && capacity > 0) this.lines = new GrowableBuffer(capacity);
+  }
+
   push(record: LogRecord, size: number, ticket: Acknowledgeable): void {
     this.records.push(record);
+    this.pushEncoded(size, ticket);
+  }
+
+  /** Counts a record whose line was appended to `lines` (or `raw`) already. */
+  pushEncoded(size: number, ticket: Acknowledgeable): void {
+    this.count++;
     this.bytes += size;
     const last = this.tickets.length - 1;
     if (last >= 0 && this.tickets[last] === ticket) this.counts[last]++;
@@ -31,13 +61,21 @@ export class Batch {
     }
   }
 
+  /** No more records: an encoded batch's lines become `raw`. */
+  seal(): void {
+    if (this.lines === undefined) return;
+    this.raw = this.lines.bytes();
+    this.lines = undefined;
+  }
+
   /** Acknowledges every record of the batch to its ticket's tracker. */
   settle(): void {
     for (let i = 0; i < this.tickets.length; i++) this.tickets[i].ack(this.counts[i]);
   }
 
-  /** Splits in two halves (for a destination that rejects the size), keeping ticket runs right. */
+  /** Splits a record batch in two halves (for a destination that rejects the size), keeping ticket runs right. */
   split(): [Batch, Batch] {
+    if (this.encoded) throw new Error("split() is for record batches; encoded batches split their lines (encoded-lines.ts)");
     const half = Math.ceil(this.records.length / 2);
     const a = new Batch();
     const b = new Batch();
@@ -52,40 +90,91 @@ export class Batch {
   }
 }
 
+/** Room a new encoded batch starts with beyond maxBytes, so that the line that crosses it fits without growing. */
+const ENCODED_SLACK_BYTES = 64 * 1024;
+/** Encoded batches start at most this big (a larger maxBytes grows them as needed). */
+const ENCODED_START_BYTES = 4 * 1024 * 1024;
+
 /**
  * Groups records into batches by bytes, count and time. A batch is sealed (handed to
  * `onSealed`) when adding would pass maxBytes or maxRecords, or maxWait after its first record.
- * A single record larger than maxBytes travels alone.
+ * A single record larger than maxBytes travels alone. With an encoder that appends lines, the
+ * batches are encoded ones and maxBytes counts encoded bytes.
  */
 export class Batcher {
   private current: Batch | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private readonly appendLine: ((out: GrowableBuffer, record: LogRecord) => void) | undefined;
 
   constructor(
     private readonly limits: BatchLimits,
     private readonly onSealed: (batch: Batch) => void,
-  ) {}
+    encoder?: RecordEncoder,
+  ) {
+    this.appendLine = encoder?.append?.bind(encoder);
+  }
 
-  /** Adds records that all belong to `ticket`; returns their total size. */
+  /** Adds records that all belong to `ticket`; returns their total size (what the batches count). */
   add(records: readonly LogRecord[], ticket: Acknowledgeable): number {
+    if (this.appendLine !== undefined) return this.addEncoded(records, ticket, this.appendLine);
     let total = 0;
     for (const record of records) {
       const size = recordSize(record);
       total += size;
       let batch = this.current;
-      if (batch !== undefined && (batch.bytes + size > this.limits.maxBytes || batch.records.length >= this.limits.maxRecords)) {
+      if (batch !== undefined && (batch.bytes + size > this.limits.maxBytes || batch.count >= this.limits.maxRecords)) {
         this.seal();
         batch = undefined;
       }
-      if (batch === undefined) {
-        batch = this.current = new Batch();
-        this.timer = setTimeout(() => this.seal(), this.limits.maxWaitMs);
-      }
+      batch ??= this.open();
       batch.push(record, size, ticket);
     }
-    if (this.current !== undefined && (this.current.bytes >= this.limits.maxBytes || this.current.records.length >= this.limits.maxRecords))
-      this.seal();
+    this.sealIfFull();
     return total;
+  }
+
+  private addEncoded(
+    records: readonly LogRecord[],
+    ticket: Acknowledgeable,
+    appendLine: (out: GrowableBuffer, record: LogRecord) => void,
+  ): number {
+    let total = 0;
+    for (let i = 0; i < records.length; i++) {
+      let batch = this.current;
+      if (batch !== undefined && batch.count >= this.limits.maxRecords) {
+        this.seal();
+        batch = undefined;
+      }
+      batch ??= this.open();
+      const out = batch.lines as GrowableBuffer;
+      const before = out.length;
+      appendLine(out, records[i]);
+      const size = out.length - before;
+      if (batch.count > 0 && out.length > this.limits.maxBytes) {
+        // The line would take the batch past maxBytes: it starts the next one instead.
+        const line = Buffer.from(out.bytes().subarray(before));
+        out.length = before;
+        this.seal();
+        batch = this.open();
+        (batch.lines as GrowableBuffer).append(line);
+      }
+      batch.pushEncoded(size, ticket);
+      total += size;
+    }
+    this.sealIfFull();
+    return total;
+  }
+
+  private open(): Batch {
+    const capacity = Math.min(this.limits.maxBytes, ENCODED_START_BYTES) + ENCODED_SLACK_BYTES;
+    const batch = (this.current = new Batch(this.appendLine !== undefined, capacity));
+    this.timer = setTimeout(() => this.seal(), this.limits.maxWaitMs);
+    return batch;
+  }
+
+  private sealIfFull(): void {
+    const c = this.current;
+    if (c !== undefined && (c.bytes >= this.limits.maxBytes || c.count >= this.limits.maxRecords)) this.seal();
   }
 
   /** Seals the open batch now (shutdown, or its time is up). */
@@ -94,11 +183,13 @@ export class Batcher {
     this.timer = undefined;
     const batch = this.current;
     this.current = undefined;
-    if (batch !== undefined && batch.records.length > 0) this.onSealed(batch);
+    if (batch === undefined || batch.count === 0) return;
+    batch.seal();
+    this.onSealed(batch);
   }
 
   get openRecords(): number {
-    return this.current?.records.length ?? 0;
+    return this.current?.count ?? 0;
   }
 
   close(): void {

@@ -28,19 +28,39 @@ export class DeadLetterFile {
   }
 
   async write(records: readonly LogRecord[], why: DeadLetterReason): Promise<void> {
-    const head = JSON.stringify({
-      at: new Date().toISOString(),
-      sink: why.sink,
-      reason: why.reason,
-      ...(why.status !== undefined ? { status: why.status } : {}),
-      ...(why.detail !== undefined ? { detail: why.detail.slice(0, 512) } : {}),
-    });
+    const head = deadLetterHead(why);
     let out = "";
     for (const r of records) out += `{"deadLetter":${head},"record":${this.encoder.line(r).slice(0, -1)}}\n`;
     await this.writer.write(Buffer.from(out, "utf8"));
   }
 
+  /** Records already encoded as NDJSON lines (an encoded batch's bytes), each wrapped like write() does. */
+  async writeLines(lines: Buffer, why: DeadLetterReason): Promise<void> {
+    const head = Buffer.from(`{"deadLetter":${deadLetterHead(why)},"record":`, "utf8");
+    const parts: Buffer[] = [];
+    let start = 0;
+    while (start < lines.length) {
+      let nl = lines.indexOf(0x0a, start);
+      if (nl < 0) nl = lines.length;
+      if (nl > start) parts.push(head, lines.subarray(start, nl), CLOSE_LINE);
+      start = nl + 1;
+    }
+    await this.writer.write(Buffer.concat(parts));
+  }
+
   close(): Promise<void> {
     return this.writer.close();
   }
+}
+
+const CLOSE_LINE = Buffer.from("}\n", "latin1");
+
+function deadLetterHead(why: DeadLetterReason): string {
+  return JSON.stringify({
+    at: new Date().toISOString(),
+    sink: why.sink,
+    reason: why.reason,
+    ...(why.status !== undefined ? { status: why.status } : {}),
+    ...(why.detail !== undefined ? { detail: why.detail.slice(0, 512) } : {}),
+  });
 }

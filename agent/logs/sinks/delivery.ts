@@ -6,7 +6,8 @@ import type { LogRecord } from "../record.js";
 import { Batch, Batcher, type BatchLimits } from "./batcher.js";
 import type { DeadLetterFile } from "./dead-letter.js";
 import { RetryPolicy, sleep } from "./retry-policy.js";
-import type { DeliveryResult, ItemRejection, SinkDefinition } from "./sink.js";
+import type { DeliveryResult, ItemRejection, RecordEncoder, SinkDefinition } from "./sink.js";
+import { encodedHalves } from "./encoded-lines.js";
 import { subsetOf } from "./batch-subset.js";
 
 interface LaneState {
@@ -34,7 +35,7 @@ class DeliveryLane {
     limits: BatchLimits,
     private readonly delivery: Delivery,
   ) {
-    this.batcher = new Batcher(limits, (batch) => this.push(batch));
+    this.batcher = new Batcher(limits, (batch) => this.push(batch), delivery.encoder);
   }
 
   get queuedBatches(): number {
@@ -101,10 +102,12 @@ export class Delivery {
   private readonly pins = new Map<string, { lane: DeliveryLane; records: number }>();
   private readonly controller = new AbortController();
   private readonly sinkName: string;
+  readonly encoder: RecordEncoder;
   private lastErrorLogAt = 0;
   private suppressedErrors = 0;
 
   constructor(private readonly opts: DeliveryOptions) {
+    this.encoder = opts.sink.encoder;
     this.sinkName = opts.sink.transport.name;
     this.lanes = Array.from({ length: opts.sink.lanes }, () => new DeliveryLane(opts.limits, this));
   }
@@ -146,16 +149,37 @@ export class Delivery {
     return best;
   }
 
-  /** Starts encoding (and preparing, e.g. compressing) a batch; deliver() awaits the result. */
+  /**
+   * Starts encoding (and preparing, e.g. compressing) a batch; deliver() awaits the result. An
+   * encoded batch lets its lines go once the body is made, when the transport can restore them
+   * (a gzip body is a fraction of its lines; the rare dead letter or split gunzips it).
+   */
   prepare(batch: Batch): Promise<Buffer> {
-    const { sink } = this.opts;
+    const { transport } = this.opts.sink;
     batch.prepared ??= (async () => {
-      const encoded = sink.encoder.encode(batch.records);
-      return sink.transport.prepare ? sink.transport.prepare(encoded) : encoded;
+      const payload = this.payloadOf(batch);
+      if (transport.prepare === undefined) return payload;
+      const body = await transport.prepare(payload);
+      if (batch.encoded && transport.restore !== undefined) batch.raw = undefined;
+      return body;
     })();
     // Failures are handled where the body is awaited (deliver dead-letters the batch).
     batch.prepared.catch(() => undefined);
     return batch.prepared;
+  }
+
+  private payloadOf(batch: Batch): Buffer {
+    if (!batch.encoded) return this.opts.sink.encoder.encode(batch.records);
+    if (batch.raw === undefined) throw new Error("an encoded batch was prepared twice");
+    return batch.raw;
+  }
+
+  /** An encoded batch's lines, from the batch or restored from its prepared body. */
+  private async linesOf(batch: Batch): Promise<Buffer> {
+    if (batch.raw !== undefined) return batch.raw;
+    const restore = this.opts.sink.transport.restore;
+    if (restore === undefined || batch.prepared === undefined) throw new Error("an encoded batch lost its lines");
+    return restore.call(this.opts.sink.transport, await batch.prepared);
   }
 
   /** Sends one batch until it is delivered or dead-lettered; false only when aborted at shutdown. */
@@ -194,7 +218,7 @@ export class Delivery {
       state.lastError = `${result.reason}${result.detail ? `: ${result.detail}` : ""}`;
       this.logFailure(result, batch, attempt);
       if (result.kind === "reject") {
-        if ((result.status === 413 || (result.status === 400 && sink.splitRejected)) && batch.records.length > 1)
+        if ((result.status === 413 || (result.status === 400 && sink.splitRejected)) && batch.count > 1)
           return this.deliverHalves(batch, state);
         return this.deadLetter(batch, result, state);
       }
@@ -207,9 +231,9 @@ export class Delivery {
           state.nextAttemptAt = undefined;
           return true;
         }
-        batch = subsetOf(batch, result.retry);
+        batch = subsetOf(batch, result.retry, batch.encoded ? await this.linesOf(batch) : undefined);
         try {
-          const again = sink.encoder.encode(batch.records);
+          const again = this.payloadOf(batch);
           body = sink.transport.prepare ? await sink.transport.prepare(again) : again;
         } catch (err) {
           return this.deadLetter(batch, { kind: "reject", reason: "encode", detail: (err as Error).message }, state);
@@ -230,7 +254,7 @@ export class Delivery {
    * again if needed). The parent batch is settled by the lane once both halves are through.
    */
   private async deliverHalves(batch: Batch, state: LaneState): Promise<boolean> {
-    const [a, b] = batch.split();
+    const [a, b] = batch.encoded ? encodedHalves(batch, await this.linesOf(batch)) : batch.split();
     return (await this.deliver(a, state)) && (await this.deliver(b, state));
   }
 
@@ -243,9 +267,10 @@ export class Delivery {
       if (g === undefined) groups.set(key, { item, indexes: [item.index] });
       else g.indexes.push(item.index);
     }
+    const lines = batch.encoded ? await this.linesOf(batch) : undefined;
     for (const { item, indexes } of groups.values()) {
       const why = { kind: "reject" as const, reason: item.reason, status: item.status, detail: item.detail };
-      if (!(await this.deadLetter(subsetOf(batch, indexes), why, state))) return false;
+      if (!(await this.deadLetter(subsetOf(batch, indexes, lines), why, state))) return false;
     }
     return true;
   }
@@ -254,11 +279,13 @@ export class Delivery {
     const { metrics, deadLetter, retry } = this.opts;
     for (let attempt = 1; ; attempt++) {
       try {
-        await deadLetter.write(batch.records, { sink: this.sinkName, reason: why.reason, status: why.status, detail: why.detail });
-        metrics.deadLettered.inc({ sink: this.sinkName, reason: why.reason }, batch.records.length);
-        state.deadLettered = (state.deadLettered ?? 0) + batch.records.length;
+        const reason = { sink: this.sinkName, reason: why.reason, status: why.status, detail: why.detail };
+        if (batch.encoded) await deadLetter.writeLines(await this.linesOf(batch), reason);
+        else await deadLetter.write(batch.records, reason);
+        metrics.deadLettered.inc({ sink: this.sinkName, reason: why.reason }, batch.count);
+        state.deadLettered = (state.deadLettered ?? 0) + batch.count;
         this.opts.logger.warn(
-          { sink: this.sinkName, reason: why.reason, status: why.status, records: batch.records.length, file: deadLetter.file },
+          { sink: this.sinkName, reason: why.reason, status: why.status, records: batch.count, file: deadLetter.file },
           "records rejected permanently by the sink; written to the dead-letter file",
         );
         return true;
@@ -283,7 +310,7 @@ export class Delivery {
   done(batch: Batch, deadLettered = 0): void {
     batch.settle();
     this.opts.budget.release(batch.bytes);
-    const sent = batch.records.length - deadLettered;
+    const sent = batch.count - deadLettered;
     if (sent > 0) this.opts.metrics.recordsSent.inc({ sink: this.sinkName }, sent);
   }
 
@@ -323,7 +350,7 @@ export class Delivery {
         reason: result.reason,
         detail: result.detail,
         attempt,
-        records: batch.records.length,
+        records: batch.count,
         suppressed: this.suppressedErrors,
         retry: result.kind === "retry",
       },

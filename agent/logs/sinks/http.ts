@@ -11,6 +11,7 @@ import { resolveSecretValues } from "./secrets.js";
 import type { DeliveryResult, Transport } from "./sink.js";
 
 const gzip = promisify(zlib.gzip);
+const gunzip = promisify(zlib.gunzip);
 /** Response bytes kept for the error detail; the rest is read and dropped. */
 const MAX_RESPONSE_DETAIL = 2048;
 
@@ -68,6 +69,10 @@ export class HttpTransport implements Transport {
 
   async prepare(payload: Buffer): Promise<Buffer> {
     return this.config.compression === "gzip" ? gzip(payload, { level: this.config.compressionLevel }) : payload;
+  }
+
+  async restore(prepared: Buffer): Promise<Buffer> {
+    return this.config.compression === "gzip" ? gunzip(prepared) : prepared;
   }
 
   deliver(body: Buffer, signal: AbortSignal): Promise<DeliveryResult> {

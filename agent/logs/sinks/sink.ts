@@ -1,4 +1,5 @@
 import type { LogRecord } from "../record.js";
+import type { GrowableBuffer } from "./growable-buffer.js";
 
 /**
  * A sink is an encoder (records -> payload bytes, the wire format) plus a transport (payload ->
@@ -15,6 +16,12 @@ import type { LogRecord } from "../record.js";
 export interface RecordEncoder {
   readonly contentType: string;
   encode(records: readonly LogRecord[]): Buffer;
+  /**
+   * For line formats (NDJSON) whose batch is the concatenation of each record's line ending in
+   * '\n': appends one record's line. Batches are then encoded as records arrive and hold bytes,
+   * not records (see batcher.ts), and a dead letter or a split works on those lines.
+   */
+  append?(out: GrowableBuffer, record: LogRecord): void;
 }
 
 /** What a delivery attempt came to. */
@@ -60,6 +67,8 @@ export interface Transport {
   start(): Promise<void>;
   /** Turns an encoded batch into what is sent on every attempt (e.g. gzip); called once per batch. */
   prepare?(payload: Buffer): Promise<Buffer>;
+  /** The payload back from what prepare() made (e.g. gunzip); lets a batch drop its payload once prepared. */
+  restore?(prepared: Buffer): Promise<Buffer>;
   /** One attempt. Must not throw for delivery failures: return retry/reject. `signal` aborts at shutdown. */
   deliver(body: Buffer, signal: AbortSignal): Promise<DeliveryResult>;
   close(): Promise<void>;
