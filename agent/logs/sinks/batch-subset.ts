@@ -14,14 +14,10 @@ export function subsetOf(batch: Batch, indexes: readonly number[], raw?: Buffer)
     if (raw === undefined) throw new Error("an encoded batch's subset needs its lines");
     return encodedSubset(batch, raw, indexes);
   }
-  const sorted = [...new Set(indexes)].filter((i) => i >= 0 && i < batch.records.length).sort((a, b) => a - b);
   const out = new Batch();
-  let run = 0;
-  let runEnd = batch.counts[0] ?? 0;
-  for (const i of sorted) {
-    while (i >= runEnd) runEnd += batch.counts[++run];
-    const r = batch.records[i];
-    out.push(r, recordSize(r), batch.tickets[run]);
+  for (const { index, ticket } of batch.ticketsAt(indexes)) {
+    const r = batch.records[index];
+    out.push(r, recordSize(r), ticket);
   }
   return out;
 }

@@ -68,6 +68,22 @@ export class Batch {
     this.lines = undefined;
   }
 
+  /**
+   * The records at `indexes` (any order, repeats and out-of-range ones dropped), ascending, each
+   * with the ticket it belongs to: what a subset of the batch needs to keep acknowledgements right.
+   */
+  ticketsAt(indexes: readonly number[]): Array<{ index: number; ticket: Acknowledgeable }> {
+    const sorted = [...new Set(indexes)].filter((i) => i >= 0 && i < this.count).sort((a, b) => a - b);
+    const out: Array<{ index: number; ticket: Acknowledgeable }> = [];
+    let run = 0;
+    let runEnd = this.counts[0] ?? 0;
+    for (const index of sorted) {
+      while (index >= runEnd) runEnd += this.counts[++run];
+      out.push({ index, ticket: this.tickets[run] });
+    }
+    return out;
+  }
+
   /** Acknowledges every record of the batch to its ticket's tracker. */
   settle(): void {
     for (let i = 0; i < this.tickets.length; i++) this.tickets[i].ack(this.counts[i]);

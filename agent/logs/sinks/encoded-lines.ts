@@ -16,16 +16,12 @@ export function lineEnds(raw: Buffer): number[] {
 export function encodedSubset(batch: Batch, raw: Buffer, indexes: readonly number[]): Batch {
   const ends = lineEnds(raw);
   if (ends.length !== batch.count) throw new Error(`encoded batch holds ${ends.length} lines for ${batch.count} records`);
-  const sorted = [...new Set(indexes)].filter((i) => i >= 0 && i < batch.count).sort((a, b) => a - b);
   const parts: Buffer[] = [];
   const out = new Batch(true);
-  let run = 0;
-  let runEnd = batch.counts[0] ?? 0;
-  for (const i of sorted) {
-    while (i >= runEnd) runEnd += batch.counts[++run];
-    const line = raw.subarray(i === 0 ? 0 : ends[i - 1], ends[i]);
+  for (const { index, ticket } of batch.ticketsAt(indexes)) {
+    const line = raw.subarray(index === 0 ? 0 : ends[index - 1], ends[index]);
     parts.push(line);
-    out.pushEncoded(line.length, batch.tickets[run]);
+    out.pushEncoded(line.length, ticket);
   }
   out.raw = Buffer.concat(parts);
   return out;
