@@ -30,6 +30,11 @@ export class InFlightBudget {
     return this.used + this.held;
   }
 
+  /** Bytes left before the limit (0 when at or past it). */
+  get room(): number {
+    return Math.max(0, this.limit - this.used - this.held);
+  }
+
   get heldBytes(): number {
     return this.held;
   }

@@ -17,6 +17,9 @@ import { LineSplitter, type LineHandler } from "./line-splitter.js";
  * `unlinked`); read to its end, then closed after rotateWait without growth. closed: no
  * descriptor; the identity and offsets are kept so a later scan can reopen it if it grows.
  */
+/** Smallest read while the in-flight budget is nearly full. */
+const MIN_READ_BYTES = 16 * 1024;
+
 export type TailerState = "active" | "rotated" | "closed";
 
 export interface TailerDeps {
@@ -206,7 +209,10 @@ export class FileTailer {
       // A new generation is read on the next turn: the old one's copies go first (the manager
       // holds the stream while it looks for them).
       if (generation !== this.generation) return "more";
-      const want = Math.min(buf.length, this.size - this.readOffset);
+      // No more than the budget has room for (but a minimum, to make progress on a long line):
+      // the records of one read are their encoded size in the budget, 2-3 times the bytes read
+      // for short lines, so a full buffer read into a nearly full budget overshot it by that much.
+      const want = Math.min(buf.length, this.size - this.readOffset, Math.max(MIN_READ_BYTES, this.deps.budget.room));
       if (want <= 0) {
         this.atEnd();
         return "eof";
