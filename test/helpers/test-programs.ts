@@ -50,7 +50,7 @@ const SBIN = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
 /** Where the program is, or undefined. Sink servers are asked of their script's --check mode. */
 export function locateProgram(name: string): string | undefined {
   const { source } = entry(name);
-  if (source.startsWith("script:scripts/testenv-sinks-")) {
+  if (source.startsWith("script:scripts/testenv-sinks-") || source === "script:scripts/testenv-podresources.sh") {
     const r = spawnSync("bash", [path.join(REPO_ROOT, source.slice(7)), "--check"], { cwd: REPO_ROOT, encoding: "utf8" });
     const printed = (r.stdout ?? "").trim().split("\n").pop() ?? "";
     return r.status === 0 && printed && existsSync(printed) ? printed : undefined;
