@@ -9,6 +9,7 @@ import { gatherInventory, type HostInventory } from "./host/inventory.js";
 import { COLLECTORS } from "./metrics/collectors/index.js";
 import { CollectorRegistry } from "./metrics/registry.js";
 import { filesystemStatus } from "./metrics/collectors/filesystem.js";
+import { XidTracker, xidRecordObserver } from "./metrics/collectors/gpu/xid.js";
 import { createSelfRegistry } from "./self-metrics.js";
 import { buildApp, parseListenAddress } from "./server/app.js";
 import { createLogPipeline, type LogPipeline } from "./logs/index.js";
@@ -47,13 +48,16 @@ export class Agent {
     this.paths = new HostPaths(config.paths);
     checkHostPaths(this.paths);
     this.selfRegistry = createSelfRegistry({ runtimeMetrics: !config.metrics.disableExporterMetrics });
-    this.collectors = new CollectorRegistry(COLLECTORS, config.metrics, this.paths, logger);
+    // GPU XID errors: the log pipeline shows every record to the tracker, the gpu collector reads it.
+    const xid = config.metrics.collectors.gpu.enabled && config.logs.enabled ? new XidTracker() : undefined;
+    this.collectors = new CollectorRegistry(COLLECTORS, config.metrics, this.paths, logger, { xid });
     if (config.logs.enabled) {
       this.logs = createLogPipeline({
         config: config.logs,
         registry: this.selfRegistry,
         logger: logger.child({ component: "logs" }),
         nodeName: process.env.NODE_NAME,
+        recordObservers: xid ? [xidRecordObserver(xid)] : [],
       });
     }
     this.app = buildApp({

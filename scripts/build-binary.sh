@@ -51,24 +51,27 @@ for arch in "${archs[@]}"; do
   "${pkg[@]}" --sea --target "node$NODE_LTS_VERSION-linux-$arch" --output "$out" dist/bundle/nodetap.cjs
   [ -x "$out" ] || { log "pkg did not produce $out"; exit 1; }
 done
-# The timex collector's native addon (adjtimex(2)), which the agent loads from timex.node next to its
-# executable: built per arch with Node's own headers when a C compiler for that arch is here (gcc for
-# this machine's arch, <triplet>-gcc to cross-build). Ship dist/timex-linux-<arch>.node as timex.node
-# beside the binary (the image does); without it the timex collector reports success 0.
+# The native addons (timex.node: adjtimex(2) for the timex collector; nvml.node: NVIDIA's NVML for the
+# gpu collector), which the agent loads from next to its executable: built per arch with Node's own
+# headers when a C compiler for that arch is here (gcc for this machine's arch, <triplet>-gcc to
+# cross-build). Ship dist/<addon>-linux-<arch>.node as <addon>.node beside the binary (the image does);
+# without them those collectors report success 0.
 for arch in "${archs[@]}"; do
   case "$arch" in
     "$host_arch") cc="${CC:-gcc}" ;;
     arm64) cc=aarch64-linux-gnu-gcc ;;
     x64) cc=x86_64-linux-gnu-gcc ;;
   esac
-  addon="dist/timex-linux-$arch.node"
-  rm -f "$addon"
-  if command -v "$cc" >/dev/null 2>&1; then
-    CC="$cc" NODE_INCLUDE_DIR="$(dirname "$(dirname "${node[$arch]}")")/include/node" sh scripts/build-native.sh "$addon"
-    [ -s "$addon" ] || { log "building $addon with $cc failed"; exit 1; }
-  else
-    log "no $cc here: $addon not built (the timex collector of that binary will report success 0)"
-  fi
+  for name in timex nvml; do
+    addon="dist/$name-linux-$arch.node"
+    rm -f "$addon"
+    if command -v "$cc" >/dev/null 2>&1; then
+      CC="$cc" NODE_INCLUDE_DIR="$(dirname "$(dirname "${node[$arch]}")")/include/node" sh scripts/build-native.sh --addon "$name" "$addon"
+      [ -s "$addon" ] || { log "building $addon with $cc failed"; exit 1; }
+    else
+      log "no $cc here: $addon not built (the collector that uses it in that binary will report success 0)"
+    fi
+  done
 done
-(cd dist && sha256sum nodetap-linux-* timex-linux-*.node 2>/dev/null >SHA256SUMS)
+(cd dist && sha256sum nodetap-linux-* timex-linux-*.node nvml-linux-*.node 2>/dev/null >SHA256SUMS)
 ls -l dist/nodetap-linux-* >&2

@@ -1,9 +1,13 @@
 #!/bin/sh
-# Builds nodetap's native addon, build/native/timex.node (native/timex/timex.c: adjtimex(2) for the
-# timex collector), with the C compiler directly: no node-gyp, so nothing is downloaded. N-API is
-# ABI-stable, so one build serves every Node version (and the Node LTS inside the single binary).
+# Builds nodetap's native addons with the C compiler directly (no node-gyp, so nothing is downloaded):
+#   build/native/timex.node  native/timex/timex.c: adjtimex(2) for the timex collector
+#   build/native/nvml.node   native/nvml/nvml.c: NVIDIA's NVML, dlopen'ed at run time, for the gpu collector
+#                            (no NVIDIA header or library is needed to build it)
+# N-API is ABI-stable, so one build serves every Node version (and the Node LTS inside the single binary).
 #
-# Usage: sh scripts/build-native.sh [--optional] [OUTPUT]      (default OUTPUT: build/native/timex.node)
+# Usage: sh scripts/build-native.sh [--optional] [--addon NAME] [OUTPUT]
+#   --addon NAME  build only that addon (timex or nvml); OUTPUT (only with one addon) is where it goes
+#                 (default: build/native/NAME.node)
 #   --optional  never fail (npm's postinstall uses it: an install must not fail for want of gcc);
 #               without it a failed compilation exits 1. A missing compiler or missing Node
 #               headers is never an error: the script says so and exits 0, and the timex collector
@@ -18,15 +22,19 @@ if [ "${1:-}" = "--optional" ]; then
   optional=1
   shift
 fi
+addons="timex nvml"
+if [ "${1:-}" = "--addon" ]; then
+  addons="${2:?--addon needs a name}"
+  shift 2
+fi
 root="$(cd "$(dirname "$0")/.." && pwd)"
-out="${1:-$root/build/native/timex.node}"
-src="$root/native/timex/timex.c"
+output="${1:-}"
 cc="${CC:-gcc}"
 
 say() { echo "build-native: $*" >&2; }
 
 if ! command -v "$cc" >/dev/null 2>&1; then
-  say "no C compiler ($cc) found: timex.node not built; the timex collector will report success 0 (install gcc, then run: npm run build:native)"
+  say "no C compiler ($cc) found: $addons not built; the timex and gpu collectors will report success 0 (install gcc, then run: npm run build:native)"
   exit 0
 fi
 
@@ -41,17 +49,23 @@ for dir in ${NODE_INCLUDE_DIR:-} /usr/include/node /usr/local/include/node ${nod
   fi
 done
 if [ -z "$include" ]; then
-  say "Node's C headers (node_api.h) not found in \$NODE_INCLUDE_DIR, /usr/include/node, /usr/local/include/node${node_prefix:+ or $node_prefix/include/node}: timex.node not built; the timex collector will report success 0 (install Node's headers, e.g. Debian's libnode-dev, or set NODE_INCLUDE_DIR, then run: npm run build:native)"
+  say "Node's C headers (node_api.h) not found in \$NODE_INCLUDE_DIR, /usr/include/node, /usr/local/include/node${node_prefix:+ or $node_prefix/include/node}: $addons not built; the timex and gpu collectors will report success 0 (install Node's headers, e.g. Debian's libnode-dev, or set NODE_INCLUDE_DIR, then run: npm run build:native)"
   exit 0
 fi
 
-mkdir -p "$(dirname "$out")" || exit $((1 - optional))
-tmp="$out.tmp.$$"
-# Written to a temporary name and renamed, so a running agent never loads a half-written file.
-if "$cc" -O2 -shared -fPIC -Wall -Wextra -I"$include" -o "$tmp" "$src" && mv -f "$tmp" "$out"; then
-  say "built $out ($cc, headers from $include)"
-  exit 0
-fi
-rm -f "$tmp"
-say "compiling $src with $cc failed: timex.node not built; the timex collector will report success 0"
-exit $((1 - optional))
+status=0
+for name in $addons; do
+  out="${output:-$root/build/native/$name.node}"
+  src="$root/native/$name/$name.c"
+  mkdir -p "$(dirname "$out")" || exit $((1 - optional))
+  tmp="$out.tmp.$$"
+  # Written to a temporary name and renamed, so a running agent never loads a half-written file.
+  if "$cc" -O2 -shared -fPIC -Wall -Wextra -I"$include" -o "$tmp" "$src" -ldl -lpthread && mv -f "$tmp" "$out"; then
+    say "built $out ($cc, headers from $include)"
+  else
+    rm -f "$tmp"
+    say "compiling $src with $cc failed: $name.node not built; the collector that uses it will report success 0"
+    status=$((1 - optional))
+  fi
+done
+exit $status

@@ -102,15 +102,15 @@ export function packageRoot(start: string): string | undefined {
 }
 
 /**
- * Where to look for the addon, in order: the configured path alone when one is set; else
- * timex.node next to the running executable (the single binary, the image), then
+ * Where to look for a native addon (timex.node unless `file` says another), in order: the configured
+ * path alone when one is set; else the file next to the running executable (the single binary, the image), then
  * build/native/timex.node in the package that holds this module (a checkout, npm install).
  */
-export function addonCandidates(configured: string, execPath = process.execPath, fromDir = moduleDir()): string[] {
+export function addonCandidates(configured: string, execPath = process.execPath, fromDir = moduleDir(), file = ADDON_FILE): string[] {
   if (configured !== "") return [path.resolve(configured)];
-  const candidates = [path.join(path.dirname(execPath), ADDON_FILE)];
+  const candidates = [path.join(path.dirname(execPath), file)];
   const root = fromDir === undefined ? undefined : packageRoot(fromDir);
-  if (root !== undefined) candidates.push(path.join(root, BUILT_ADDON));
+  if (root !== undefined) candidates.push(path.join(root, "build", "native", file));
   return candidates;
 }
 

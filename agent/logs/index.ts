@@ -1,7 +1,7 @@
 import type { Registry } from "prom-client";
 import type { Logger } from "pino";
 import type { LogsConfig } from "../config/sections/logs.js";
-import { LogPipelineRunner } from "./pipeline.js";
+import { LogPipelineRunner, type RecordObserver } from "./pipeline.js";
 
 export interface LogPipeline {
   start(): Promise<void>;
@@ -16,8 +16,16 @@ export interface LogPipeline {
  * Builds the log pipeline. Throws ConfigError for invalid source settings; start() throws
  * ConfigError for an unusable checkpoint directory or sink settings.
  */
-export function createLogPipeline(opts: { config: LogsConfig; registry: Registry; logger: Logger; nodeName?: string }): LogPipeline {
+export function createLogPipeline(opts: {
+  config: LogsConfig;
+  registry: Registry;
+  logger: Logger;
+  nodeName?: string;
+  /** Called with every record read, before it is batched (see LogPipelineOptions). */
+  recordObservers?: readonly RecordObserver[];
+}): LogPipeline {
   return new LogPipelineRunner(opts);
 }
 
 export type { LogRecord, LogOrigin, KubernetesMetadata } from "./record.js";
+export type { RecordObserver } from "./pipeline.js";

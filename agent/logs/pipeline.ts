@@ -8,11 +8,12 @@ import { CheckpointStore } from "./checkpoint.js";
 import { settlesBy } from "./deadline.js";
 import { InFlightBudget } from "./in-flight-budget.js";
 import { LogMetrics } from "./metrics.js";
-import type { KubernetesMetadata } from "./record.js";
+import type { KubernetesMetadata, LogRecord } from "./record.js";
 import { resolveStateDir } from "./state-dir.js";
 import { FileTailManager } from "./sources/file-tail-manager.js";
 import { fileSourceSpecs, tailSettingsFrom, type FileSourceSpec } from "./sources/file-source-spec.js";
 import { JournaldSource } from "./sources/journald.js";
+import type { Acknowledgeable } from "./ack-tracker.js";
 import { Delivery } from "./sinks/delivery.js";
 import type { DeadLetterFile } from "./sinks/dead-letter.js";
 import { createSink } from "./sinks/index.js";
@@ -24,7 +25,16 @@ export interface LogPipelineOptions {
   registry: Registry;
   logger: Logger;
   nodeName?: string;
+  /**
+   * Called with every record a source hands on, before it is batched (e.g. the gpu collector's
+   * XID tracker). They run on the read path for every record: they must be cheap and must not
+   * keep the record; one that throws is logged once and the record goes on.
+   */
+  recordObservers?: readonly RecordObserver[];
 }
+
+/** Sees each record read (see LogPipelineOptions.recordObservers). */
+export type RecordObserver = (record: LogRecord) => void;
 
 interface Running {
   stateDir: string;
@@ -79,13 +89,14 @@ export class LogPipelineRunner {
       metrics: this.metrics,
       logger: this.logger,
     });
+    const submit = this.submitter(delivery);
     const files = new FileTailManager(this.specs, tailSettingsFrom(config), {
       metrics: this.metrics,
       logger: this.logger,
       checkpoints,
       budget,
       nodeName: this.nodeName,
-      submit: (records, ticket, lane) => delivery.submit(records, ticket, lane),
+      submit,
       skipPod: s.type === "stdout" ? ownPodFilter(this.logger) : undefined,
     });
     const journald = config.sources.journald.enabled
@@ -95,7 +106,7 @@ export class LogPipelineRunner {
           checkpoints,
           budget,
           nodeName: this.nodeName,
-          submit: (records, ticket, lane) => delivery.submit(records, ticket, lane),
+          submit,
         })
       : undefined;
     this.running = { stateDir, checkpoints, sink, deadLetter, delivery, budget, files, journald };
@@ -114,6 +125,30 @@ export class LogPipelineRunner {
       },
       "log pipeline started",
     );
+  }
+
+  /** Hands records to delivery, showing each to the record observers first (if any). */
+  private submitter(delivery: Delivery): (records: LogRecord[], ticket: Acknowledgeable, lane: string) => void {
+    const observers = this.opts.recordObservers ?? [];
+    if (observers.length === 0) return (records, ticket, lane) => delivery.submit(records, ticket, lane);
+    let failureLogged = false;
+    return (records, ticket, lane) => {
+      for (let i = 0; i < records.length; i++) {
+        for (const observer of observers) {
+          try {
+            observer(records[i]);
+          } catch (err) {
+            if (!failureLogged)
+              this.logger.error(
+                { err: err instanceof Error ? err.message : String(err) },
+                "a log record observer failed; records are delivered regardless",
+              );
+            failureLogged = true;
+          }
+        }
+      }
+      delivery.submit(records, ticket, lane);
+    };
   }
 
   /**

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { HostPaths } from "../host/paths.js";
 import type { MetricSink } from "./model.js";
 import type { MetricsConfig } from "../config/sections/metrics.js";
+import type { XidSource } from "./collectors/gpu/collector.js";
 
 /**
  * The collector contract, after node_exporter's: a named unit that, on each scrape, reads the
@@ -29,7 +30,14 @@ export interface CollectorDeps {
   readonly paths: HostPaths;
   readonly config: MetricsConfig;
   readonly logger: Logger;
+  /** The Kubernetes node's name (NODE_NAME), for collectors whose series name their host (gpu). */
+  readonly nodeName?: string;
+  /** XID errors the log pipeline found in the kernel's log, for the gpu collector. */
+  readonly xid?: XidSource;
 }
+
+/** What the agent gives collectors beyond paths, config and logger. */
+export type CollectorExtras = Pick<CollectorDeps, "nodeName" | "xid">;
 
 export interface CollectorDefinition {
   readonly name: string;

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { HostPaths } from "../host/paths.js";
 import type { MetricsConfig } from "../config/sections/metrics.js";
-import type { Collector, CollectorDefinition, ScrapeContext } from "./collector.js";
+import type { Collector, CollectorDefinition, CollectorExtras, ScrapeContext } from "./collector.js";
 import { FamilyCollector, gauge, type MetricFamily } from "./model.js";
 
 const scrapeDuration = gauge("node_scrape_collector_duration_seconds", "node_exporter: Duration of a collector scrape.", ["collector"]);
@@ -80,12 +80,13 @@ export class CollectorRegistry {
     private readonly config: MetricsConfig,
     paths: HostPaths,
     private readonly logger: Logger,
+    extras: CollectorExtras = {},
   ) {
     this.timeoutMs = config.collectorTimeout * 1000;
     const options = config.collectors as Record<string, { enabled: boolean }>;
     for (const def of definitions) {
       if (!options[configKeyOf(def.name)]?.enabled) continue;
-      this.collectors.set(def.name, def.create({ paths, config, logger: logger.child({ collector: def.name }) }));
+      this.collectors.set(def.name, def.create({ ...extras, paths, config, logger: logger.child({ collector: def.name }) }));
       this.states.set(def.name, { name: def.name, failures: 0, timeouts: 0 });
       if (def.offThread) this.offThread.add(def.name);
     }

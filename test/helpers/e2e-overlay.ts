@@ -32,8 +32,11 @@ export function e2eProcfs(): string {
   return root;
 }
 
-/** E2E_FLAGS with --path.procfs pointing at e2eProcfs(). */
+/**
+ * E2E_FLAGS with --path.procfs pointing at e2eProcfs(), and nodetap's own gpu collector off
+ * (node_exporter has none; on a host with an NVIDIA driver it would add series the e2e output lacks).
+ */
 export function e2eProcessFlags(): string[] {
   const procfs = e2eProcfs();
-  return E2E_FLAGS.map((f) => (f.startsWith("--path.procfs=") ? `--path.procfs=${procfs}` : f));
+  return [...E2E_FLAGS.map((f) => (f.startsWith("--path.procfs=") ? `--path.procfs=${procfs}` : f)), "--no-collector.gpu"];
 }

@@ -2,6 +2,7 @@
 // embedded Node LTS, serves this host's metrics, ships a log line, and stops cleanly on SIGTERM.
 // Its size and start-up time (to the first /metrics answer) are written to dist/packaging-figures.json.
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { buildNvmlShim, shimEnv, shimLibrary, writeShimData } from "../helpers/nvml-shim.js";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,14 +13,18 @@ const BIN = path.join(REPO, "dist/nodetap-linux-x64");
 const BIN_ARM64 = path.join(REPO, "dist/nodetap-linux-arm64");
 const ADDON = path.join(REPO, "dist/timex-linux-x64.node");
 const ADDON_ARM64 = path.join(REPO, "dist/timex-linux-arm64.node");
+const NVML_ADDON = path.join(REPO, "dist/nvml-linux-x64.node");
 const needs = "run `npm run build:binary` (.ci/run does, through scripts/testenv-packaging.sh)";
-const present = [BIN, BIN_ARM64, ADDON, ADDON_ARM64].every((f) => existsSync(f));
+const present = [BIN, BIN_ARM64, ADDON, ADDON_ARM64, NVML_ADDON].every((f) => existsSync(f));
 
 describe.runIf(gate("single binary", present, needs))("single binary", () => {
   let tmp: string;
   let emptyPath: string;
   beforeAll(() => {
-    requirePresent(present, `dist/nodetap-linux-{x64,arm64} or dist/timex-linux-{x64,arm64}.node missing: ${needs}`);
+    requirePresent(
+      present,
+      `dist/nodetap-linux-{x64,arm64}, dist/timex-linux-{x64,arm64}.node or dist/nvml-linux-x64.node missing: ${needs}`,
+    );
     tmp = mkdtempSync(path.join(os.tmpdir(), "nodetap-binary-"));
     emptyPath = path.join(tmp, "empty-path");
     mkdirSync(emptyPath);
@@ -83,13 +88,24 @@ describe.runIf(gate("single binary", present, needs))("single binary", () => {
     mkdirSync(installed);
     copyFileSync(BIN, path.join(installed, "nodetap"));
     copyFileSync(ADDON, path.join(installed, "timex.node"));
+    copyFileSync(NVML_ADDON, path.join(installed, "nvml.node"));
+    // A GPU for the gpu collector: NVML's test shim serving a recorded H200.
+    const shim = writeShimData(tmp, "linux-x86_64__nvidia-h200__590.48.01.txt", "load");
     const start = performance.now();
     const agent = new Proc(
       path.join(installed, "nodetap"),
-      ["--config", config, `--web.listen-address=127.0.0.1:${port}`, `--logs.checkpoint.dir=${state}`],
+      [
+        "--config",
+        config,
+        `--web.listen-address=127.0.0.1:${port}`,
+        `--logs.checkpoint.dir=${state}`,
+        `--collector.gpu.nvml-library=${shimLibrary(buildNvmlShim())}`,
+        "--collector.gpu.pod-resources-socket=",
+      ],
       {
         PATH: emptyPath,
         NODE_NAME: "binary-test",
+        ...shimEnv(shim.file),
       },
     );
     try {
@@ -101,6 +117,9 @@ describe.runIf(gate("single binary", present, needs))("single binary", () => {
       expect(metrics.body).toContain(`nodeversion="v${tools.nodeLtsVersion}"`);
       // The native addon loads in the single executable (process.dlopen of timex.node beside it).
       expect(metrics.body).toMatch(/^node_scrape_collector_success\{collector="timex"\} 1$/m);
+      // And nvml.node beside it: the gpu collector reads the (shim's) GPU.
+      expect(metrics.body).toMatch(/^node_scrape_collector_success\{collector="gpu"\} 1$/m);
+      expect(metrics.body).toMatch(/^DCGM_FI_DEV_GPU_UTIL\{gpu="0",.*Hostname="binary-test".*\} 100$/m);
       expect((await get(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       await agent.waitFor(() => /log pipeline started/.test(agent.stderr), 10_000, "the log pipeline");
       await new Promise((r) => setTimeout(r, 300));

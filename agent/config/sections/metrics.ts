@@ -96,6 +96,44 @@ export const metricsSchema = {
         },
       ),
     },
+    gpu: {
+      enabled: enabled(
+        "gpu",
+        true,
+        "NVIDIA GPU metrics with dcgm-exporter's names through NVML; turns itself off, with one log line, on nodes without an NVIDIA driver",
+      ),
+      nvmlLibrary: f.string(
+        "",
+        "The NVIDIA driver's NVML library to load; empty means libnvidia-ml.so.1 through the dynamic linker (the NVIDIA container runtime puts it there), then the copies under the host root (/usr/lib/x86_64-linux-gnu, /usr/lib64, /run/nvidia/driver, ...).",
+        { flags: ["collector.gpu.nvml-library"] },
+      ),
+      nativeAddon: f.string(
+        "",
+        "Path of the nvml.node native addon; empty means nvml.node next to the executable, then build/native/nvml.node in nodetap's package (npm run build:native).",
+        { flags: ["collector.gpu.native-addon"] },
+      ),
+      timeout: f.duration(
+        5,
+        "Time limit for NVML's answers in a scrape; a GPU past it reports success 0, and no new NVML call starts until the stuck one returns.",
+        {
+          flags: ["collector.gpu.timeout"],
+          min: 0.01,
+        },
+      ),
+      podResourcesSocket: f.string(
+        "/var/lib/kubelet/pod-resources/kubelet.sock",
+        "The kubelet's pod-resources gRPC socket (a path on the host, read under the host root), for the pod, namespace and container labels of GPUs a pod holds; empty turns pod labels off.",
+        { flags: ["collector.gpu.pod-resources-socket"] },
+      ),
+      podResourcesTimeout: f.duration(
+        1,
+        "Time limit for the kubelet's pod-resources answer; past it GPU series go without pod labels for that scrape.",
+        {
+          flags: ["collector.gpu.pod-resources-timeout"],
+          min: 0.01,
+        },
+      ),
+    },
     hwmon: {
       enabled: enabled("hwmon", true, "hardware sensors from /sys/class/hwmon"),
       chipInclude: f.regex("", "Regexp of hwmon chip to include.", { flags: ["collector.hwmon.chip-include"] }),

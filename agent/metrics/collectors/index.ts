@@ -10,6 +10,7 @@ import { collector as dmi } from "./dmi.js";
 import { collector as edac } from "./edac.js";
 import { collector as entropy } from "./entropy.js";
 import { collector as fibrechannel } from "./fibrechannel.js";
+import { collector as gpu } from "./gpu/collector.js";
 import { collector as filefd } from "./filefd.js";
 import { collector as filesystem } from "./filesystem.js";
 import { collector as hwmon } from "./hwmon.js";
@@ -57,6 +58,7 @@ export const COLLECTORS: readonly CollectorDefinition[] = [
   fibrechannel,
   filefd,
   filesystem,
+  gpu,
   hwmon,
   infiniband,
   loadavg,
