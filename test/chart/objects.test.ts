@@ -11,7 +11,22 @@ import { PathFilter } from "../../agent/logs/sources/glob.js";
 import { configSchema } from "../../agent/config/root.js";
 import { walkFields, type Section } from "../../agent/config/schema.js";
 import { CHART, REPO, gate, helmPresent, requirePresent, run, tools } from "../packaging/tools.js";
-import { CI_VALUES, NAMESPACE, RELEASE, agentContainer, configYaml, daemonSet, render, type K8sObject, type Rendered } from "./render.js";
+import {
+  CI_VALUES,
+  NAMESPACE,
+  RELEASE,
+  agentContainer,
+  configYaml,
+  daemonSet,
+  gpuContainer,
+  gpuDaemonSet,
+  render,
+  type Container,
+  type DaemonSet,
+  type K8sObject,
+  type PodSpec,
+  type Rendered,
+} from "./render.js";
 
 const needs = "run scripts/testenv-helm.sh (.ci/run does)";
 const ci = (name: string) => path.join(CHART, "ci", `${name}-values.yaml`);
@@ -24,6 +39,7 @@ describe.runIf(gate("chart objects (helm)", helmPresent(), needs))("chart object
   });
 
   it("runs one agent per Linux node, on every node whatever its taints", () => {
+    expect(defaults.all("DaemonSet")).toHaveLength(1);
     const ds = daemonSet(defaults);
     expect(ds.kind).toBe("DaemonSet");
     const pod = ds.spec.template.spec;
@@ -157,13 +173,17 @@ describe.runIf(gate("chart objects (helm)", helmPresent(), needs))("chart object
         if (r.all("ConfigMap").length === 0) continue;
         const cfg = path.join(dir, `${path.basename(file)}.config.yaml`);
         writeFileSync(cfg, configYaml(r));
-        const args = agentContainer(r).args.map((a) => (a.startsWith("--config=") ? `--config=${cfg}` : a.replace("$(POD_IP)", "10.0.0.1")));
-        // The agent refuses unknown NODETAP_* variables: run it with none of the test environment's.
-        // --offline: the secrets and CA files the values refer to live in the pod, not on this machine.
-        const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("NODETAP_")));
-        const res = run(process.execPath, ["--import", "tsx", path.join(REPO, "agent/main.ts"), "check-config", "--offline", ...args], { env });
-        expect(res.status, `${path.basename(file)}: ${res.stdout}${res.stderr}`).toBe(0);
-        expect(res.stdout).toContain("config OK");
+        // Every DaemonSet's flags (the GPU one has its own) with the one config.
+        for (const ds of r.all("DaemonSet") as DaemonSet[]) {
+          const container = ds.spec.template.spec.containers.find((c) => c.name === "nodetap")!;
+          const args = container.args.map((a) => (a.startsWith("--config=") ? `--config=${cfg}` : a.replace("$(POD_IP)", "10.0.0.1")));
+          // The agent refuses unknown NODETAP_* variables: run it with none of the test environment's.
+          // --offline: the secrets and CA files the values refer to live in the pod, not on this machine.
+          const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("NODETAP_")));
+          const res = run(process.execPath, ["--import", "tsx", path.join(REPO, "agent/main.ts"), "check-config", "--offline", ...args], { env });
+          expect(res.status, `${path.basename(file)} ${ds.metadata.name}: ${res.stdout}${res.stderr}`).toBe(0);
+          expect(res.stdout).toContain("config OK");
+        }
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -218,6 +238,21 @@ describe.runIf(gate("chart objects (helm)", helmPresent(), needs))("chart object
         `/var/log/pods/${ns}_${podName}_0f4c6d1e/sidecar/0.log`,
       ];
       for (const p of others) expect(filter.matches(p), p).toBe(false);
+    }
+    // With gpu.enabled, the GPU DaemonSet's pods (<fullname>-gpu-?????) read the same files: theirs are excluded too.
+    for (const [values, ns] of [
+      [[ci("gpu")], NAMESPACE],
+      [[ci("names"), ci("gpu")], "observability"],
+    ] as const) {
+      const r = render({ values: [...values] });
+      const exclude = (parse(configYaml(r)) as { logs: { sources: { pods: { exclude: string[] } } } }).logs.sources.pods.exclude;
+      const filter = new PathFilter(exclude);
+      for (const ds of [daemonSet(r), gpuDaemonSet(r)]) {
+        const podName = `${`${ds.metadata.name}-`.slice(0, 58)}q9z4m`;
+        expect(filter.matches(`/var/log/pods/${ns}_${podName}_0f4c6d1e-1111/nodetap/0.log`), podName).toBe(true);
+        expect(filter.matches(`/var/log/pods/${ns}_${podName}_0f4c6d1e-1111/sidecar/0.log`), podName).toBe(false);
+      }
+      expect(filter.matches(`/var/log/pods/${ns}_${RELEASE}-nodetap-gpux-q9z4m_0f4c6d1e/nodetap/0.log`)).toBe(false);
     }
     // Off, or with an existing ConfigMap: nothing added.
     const off = parse(configYaml(render({ set: ["excludeOwnLogs=false"] }))) as { logs: { sources: { pods: { exclude: string[] } } } };
@@ -312,5 +347,250 @@ describe.runIf(gate("chart objects (helm)", helmPresent(), needs))("chart object
     expect(namespaced.length).toBeGreaterThan(3);
     for (const o of namespaced) expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).toBe("observability");
     expect(r.get("ClusterRoleBinding").subjects).toEqual([expect.objectContaining({ namespace: "observability" })]);
+  });
+});
+
+// ---- gpu.enabled: a second DaemonSet on the GPU nodes -------------------------------------------
+
+type Requirement = { key: string; operator: string; values?: string[] };
+type NodeSelectorTerm = { matchExpressions?: Requirement[]; matchFields?: Requirement[] };
+interface Node {
+  name: string;
+  labels: Record<string, string>;
+}
+
+/** Kubernetes' scheduling by node labels: nodeSelector and the required node affinity (taints aside). */
+function schedulesOn(pod: PodSpec, node: Node): boolean {
+  for (const [k, v] of Object.entries(pod.nodeSelector ?? {})) if (node.labels[k] !== v) return false;
+  const affinity = pod.affinity as { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms: NodeSelectorTerm[] } } } | undefined;
+  const terms = affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  if (terms === undefined) return true;
+  const matches = (r: Requirement, value: string | undefined) => {
+    switch (r.operator) {
+      case "In":
+        return value !== undefined && r.values!.includes(value);
+      case "NotIn":
+        return value === undefined || !r.values!.includes(value);
+      case "Exists":
+        return value !== undefined;
+      case "DoesNotExist":
+        return value === undefined;
+      default:
+        throw new Error(`operator ${r.operator} not modelled`);
+    }
+  };
+  // Terms are ORed, the requirements of a term ANDed (an empty term matches nothing).
+  return terms.some(
+    (t) =>
+      (t.matchExpressions?.length ?? 0) + (t.matchFields?.length ?? 0) > 0 &&
+      (t.matchExpressions ?? []).every((r) => matches(r, node.labels[r.key])) &&
+      (t.matchFields ?? []).every((r) => matches(r, r.key === "metadata.name" ? node.name : undefined)),
+  );
+}
+
+/** Every combination of the given label values (undefined: label absent). */
+function nodes(dimensions: Record<string, Array<string | undefined>>, names: string[] = ["node-a"]): Node[] {
+  let out: Node[] = names.map((name) => ({ name, labels: {} }));
+  for (const [key, values] of Object.entries(dimensions)) {
+    out = out.flatMap((n) => values.map((v) => ({ name: n.name, labels: v === undefined ? n.labels : { ...n.labels, [key]: v } })));
+  }
+  return out;
+}
+
+const NVIDIA_ENV = ["NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES"];
+const POD_RESOURCES = "/var/lib/kubelet/pod-resources";
+
+describe.runIf(gate("chart GPU DaemonSet (helm)", helmPresent(), needs))("chart GPU DaemonSet", () => {
+  let gpu: Rendered;
+  let custom: Rendered;
+  beforeAll(() => {
+    requirePresent(helmPresent(), `helm missing: ${needs}`);
+    gpu = render({ values: [ci("gpu")] });
+    custom = render({ values: [ci("gpu-custom")] });
+  });
+
+  it("renders nothing of it by default", () => {
+    const r = render();
+    expect(r.all("DaemonSet").map((d) => d.metadata.name)).toEqual([`${RELEASE}-nodetap`]);
+    const pod = daemonSet(r).spec.template.spec;
+    expect(pod.runtimeClassName).toBeUndefined();
+    expect(pod.affinity).toBeUndefined();
+    expect(pod.volumes.map((v) => v.name)).not.toContain("pod-resources");
+    const c = agentContainer(r);
+    expect(c.args.filter((a) => a.includes("collectors.gpu"))).toEqual([]);
+    expect(c.env.filter((e) => NVIDIA_ENV.includes(e.name))).toEqual([]);
+    expect(r.yaml).not.toMatch(/nvidia|gpu/i);
+  });
+
+  it("runs a second DaemonSet on the GPU nodes, with NVIDIA's runtime, and keeps the main one off them", () => {
+    expect(gpu.all("DaemonSet").map((d) => d.metadata.name).sort()).toEqual([`${RELEASE}-nodetap`, `${RELEASE}-nodetap-gpu`]);
+    const main = daemonSet(gpu).spec.template.spec;
+    const g = gpuDaemonSet(gpu).spec.template.spec;
+    expect(g.nodeSelector).toEqual({ "kubernetes.io/os": "linux", "nvidia.com/gpu.present": "true" });
+    expect(g.runtimeClassName).toBe("nvidia");
+    expect(g.affinity).toBeUndefined();
+    expect(g.tolerations).toEqual([{ operator: "Exists" }, { key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }]);
+    expect(main.nodeSelector).toEqual({ "kubernetes.io/os": "linux" });
+    expect(main.runtimeClassName).toBeUndefined();
+    expect(main.affinity).toEqual({
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key: "nvidia.com/gpu.present", operator: "NotIn", values: ["true"] }] }],
+        },
+      },
+    });
+    expect(main.tolerations).toEqual([{ operator: "Exists" }]);
+    // Selectors: the GPU DaemonSet's selects only its pods; the main one's (immutable) matches both.
+    const selects = (ds: DaemonSet, labels: Record<string, string>) => Object.entries(ds.spec.selector.matchLabels).every(([k, v]) => labels[k] === v);
+    const [mainDs, gpuDs] = [daemonSet(gpu), gpuDaemonSet(gpu)];
+    expect(selects(gpuDs, gpuDs.spec.template.metadata.labels)).toBe(true);
+    expect(selects(gpuDs, mainDs.spec.template.metadata.labels)).toBe(false);
+    expect(gpuDs.metadata.labels!["app.kubernetes.io/component"]).toBe("gpu-agent");
+    // The Service and the NetworkPolicy front both.
+    const svc = gpu.get("Service") as K8sObject & { spec: { selector: Record<string, string> } };
+    for (const ds of [mainDs, gpuDs]) for (const [k, v] of Object.entries(svc.spec.selector)) expect(ds.spec.template.metadata.labels[k]).toBe(v);
+  });
+
+  it("leaves every node exactly one agent (the same nodes as without GPU DaemonSet)", () => {
+    const check = (r: Rendered, base: PodSpec, candidates: Node[], isGpu: (n: Node) => boolean) => {
+      const main = daemonSet(r).spec.template.spec;
+      const g = gpuDaemonSet(r).spec.template.spec;
+      let gpuNodes = 0;
+      for (const node of candidates) {
+        const expected = schedulesOn(base, node) ? 1 : 0;
+        const where = `${node.name} ${JSON.stringify(node.labels)}`;
+        expect(Number(schedulesOn(main, node)) + Number(schedulesOn(g, node)), where).toBe(expected);
+        expect(schedulesOn(g, node), where).toBe(expected === 1 && isGpu(node));
+        if (schedulesOn(g, node)) gpuNodes++;
+      }
+      expect(gpuNodes).toBeGreaterThan(0);
+    };
+    check(
+      gpu,
+      daemonSet(render()).spec.template.spec,
+      nodes({ "kubernetes.io/os": ["linux", "windows", undefined], "nvidia.com/gpu.present": ["true", "false", undefined] }),
+      (n) => n.labels["nvidia.com/gpu.present"] === "true",
+    );
+    // Two GPU labels of one's own, with an affinity of two terms (one with matchFields).
+    const customBase = render({ values: [ci("gpu-custom")], set: ["gpu.enabled=false"] });
+    check(
+      custom,
+      daemonSet(customBase).spec.template.spec,
+      nodes(
+        {
+          "kubernetes.io/os": ["linux", "windows"],
+          "kubernetes.io/arch": ["amd64", "arm64", "s390x", undefined],
+          "example.com/accelerator": ["nvidia", "amd", undefined],
+          "example.com/pool": ["training", "batch", undefined],
+          "nvidia.com/gpu.present": ["true", undefined],
+        },
+        ["node-a", "node-excluded"],
+      ),
+      (n) => n.labels["example.com/accelerator"] === "nvidia" && n.labels["example.com/pool"] === "training",
+    );
+    // The custom GPU DaemonSet: the chart's default label dropped (null), the node's default runtime.
+    const g = gpuDaemonSet(custom).spec.template.spec;
+    expect(g.nodeSelector).toEqual({ "kubernetes.io/os": "linux", "example.com/accelerator": "nvidia", "example.com/pool": "training" });
+    expect(g.runtimeClassName).toBeUndefined();
+    expect(g.affinity).toEqual(daemonSet(customBase).spec.template.spec.affinity);
+  });
+
+  it("gives the GPU agent NVML through NVIDIA's runtime, and no GPU", () => {
+    const env = gpuContainer(gpu).env;
+    expect(env.filter((e) => NVIDIA_ENV.includes(e.name))).toEqual([
+      { name: "NVIDIA_VISIBLE_DEVICES", value: "all" },
+      { name: "NVIDIA_DRIVER_CAPABILITIES", value: "utility" },
+    ]);
+    expect(agentContainer(gpu).env.filter((e) => NVIDIA_ENV.includes(e.name))).toEqual([]);
+    // No nvidia.com/gpu request: the device plugin allocates the agent nothing.
+    for (const r of [gpu, custom]) expect(JSON.stringify(gpuContainer(r).resources ?? {})).not.toContain("nvidia.com");
+    expect(gpuContainer(gpu).resources).toEqual(agentContainer(gpu).resources);
+    expect(gpuContainer(custom).resources).toEqual({ requests: { cpu: "100m", memory: "160Mi" }, limits: { memory: "320Mi" } });
+  });
+
+  it("turns the gpu collector off in the main DaemonSet and on in the GPU one, with one config", () => {
+    const flags = (c: Container) => c.args.filter((a) => a.startsWith("--metrics.collectors.gpu."));
+    expect(flags(agentContainer(gpu))).toEqual(["--metrics.collectors.gpu.enabled=false"]);
+    expect(flags(gpuContainer(gpu))).toEqual(["--metrics.collectors.gpu.enabled=true", `--metrics.collectors.gpu.podResourcesSocket=${POD_RESOURCES}/kubelet.sock`]);
+    const checksum = (ds: DaemonSet) => ds.spec.template.metadata.annotations!["checksum/config"];
+    expect(checksum(gpuDaemonSet(gpu))).toBe(checksum(daemonSet(gpu)));
+    expect(gpu.all("ConfigMap")).toHaveLength(1);
+    expect(configYaml(gpu)).not.toContain("gpu:");
+    // With an existing ConfigMap the flags still tell the two apart.
+    const existing = render({ values: [ci("existing-configmap"), ci("gpu")] });
+    expect(existing.all("ConfigMap")).toEqual([]);
+    expect(gpuDaemonSet(existing).spec.template.spec.volumes.find((v) => v.name === "config")!.configMap!.name).toBe("nodetap-site-config");
+    expect(flags(gpuContainer(existing))[0]).toBe("--metrics.collectors.gpu.enabled=true");
+    expect(flags(agentContainer(existing))).toEqual(["--metrics.collectors.gpu.enabled=false"]);
+  });
+
+  it("mounts the kubelet's pod-resources directory read-only where the agent looks for the socket; every host mount but the checkpoints read-only", () => {
+    const socketPath = (c: Container) => {
+      const flags = new Map(c.args.map((a) => a.split("=", 2) as [string, string]));
+      const socket = flags.get("--metrics.collectors.gpu.podResourcesSocket")!;
+      // The agent reads it under its rootfs (--path.rootfs, "/" by default).
+      return path.posix.join(flags.get("--path.rootfs") ?? "/", socket);
+    };
+    for (const [r, mountPath, hostPath] of [
+      [gpu, `/host/root${POD_RESOURCES}`, POD_RESOURCES],
+      [custom, POD_RESOURCES, "/var/lib/k0s/kubelet/pod-resources"],
+    ] as const) {
+      const pod = gpuDaemonSet(r).spec.template.spec;
+      const c = gpuContainer(r);
+      const mount = c.volumeMounts.find((m) => m.name === "pod-resources")!;
+      expect(mount).toEqual({ name: "pod-resources", mountPath, readOnly: true });
+      expect(pod.volumes.find((v) => v.name === "pod-resources")!.hostPath).toEqual({ path: hostPath, type: "Directory" });
+      expect(socketPath(c)).toBe(`${mountPath}/kubelet.sock`);
+      // Read-only everywhere but the checkpoint directory, as in the main DaemonSet.
+      expect(c.volumeMounts.filter((m) => m.readOnly !== true).map((m) => m.name)).toEqual(["checkpoints"]);
+      const mainHostPaths = daemonSet(r).spec.template.spec.volumes.filter((v) => v.hostPath).map((v) => v.name);
+      expect(pod.volumes.filter((v) => v.hostPath).map((v) => v.name).sort()).toEqual([...mainHostPaths, "pod-resources"].sort());
+      expect(daemonSet(r).spec.template.spec.volumes.map((v) => v.name)).not.toContain("pod-resources");
+    }
+    // Off: no mount, and the agent is told not to ask.
+    const off = render({ values: [ci("gpu")], set: ["gpu.podResources.enabled=false"] });
+    expect(gpuDaemonSet(off).spec.template.spec.volumes.map((v) => v.name)).not.toContain("pod-resources");
+    expect(gpuContainer(off).args).toContain("--metrics.collectors.gpu.podResourcesSocket=");
+  });
+
+  it("runs the GPU pods as uid 0 (the socket is root's) with no capability, whatever podSecurityContext says", () => {
+    const sc = (r: Rendered, ds: (r: Rendered) => DaemonSet) => ds(r).spec.template.spec.securityContext;
+    expect(sc(gpu, gpuDaemonSet)).toEqual(sc(gpu, daemonSet));
+    expect(sc(gpu, gpuDaemonSet)).toMatchObject({ runAsUser: 0, runAsNonRoot: false });
+    expect(gpuContainer(gpu).securityContext).toEqual({
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    });
+    const nonRoot = ["podSecurityContext.runAsUser=65532", "podSecurityContext.runAsGroup=65532", "podSecurityContext.runAsNonRoot=true"];
+    const r = render({ values: [ci("gpu")], set: nonRoot });
+    expect(sc(r, daemonSet)).toMatchObject({ runAsUser: 65532, runAsGroup: 65532, runAsNonRoot: true });
+    expect(sc(r, gpuDaemonSet)).toMatchObject({ runAsUser: 0, runAsGroup: 65532, runAsNonRoot: false });
+    // null keeps podSecurityContext; another uid replaces only the uid.
+    expect(sc(render({ values: [ci("gpu")], set: [...nonRoot, "gpu.runAsUser=null", "gpu.podResources.enabled=false"] }), gpuDaemonSet)).toEqual(sc(r, daemonSet));
+    expect(sc(render({ values: [ci("gpu")], set: [...nonRoot, "gpu.runAsUser=1000"] }), gpuDaemonSet)).toMatchObject({ runAsUser: 1000, runAsNonRoot: true });
+  });
+
+  it("is otherwise the main DaemonSet", () => {
+    for (const r of [gpu, custom, render({ values: [ci("all-objects"), ci("gpu")] })]) {
+      const strip = (ds: DaemonSet) => {
+        const copy = structuredClone(ds);
+        const pod = copy.spec.template.spec as PodSpec & Record<string, unknown>;
+        for (const k of ["runtimeClassName", "nodeSelector", "affinity", "tolerations"]) delete pod[k];
+        delete pod.securityContext.runAsUser;
+        delete pod.securityContext.runAsNonRoot;
+        pod.volumes = pod.volumes.filter((v) => v.name !== "pod-resources");
+        const c = pod.containers[0];
+        c.args = c.args.filter((a) => !a.startsWith("--metrics.collectors.gpu."));
+        c.env = c.env.filter((e) => !NVIDIA_ENV.includes(e.name));
+        c.volumeMounts = c.volumeMounts.filter((m) => m.name !== "pod-resources");
+        delete c.resources;
+        for (const labels of [copy.metadata.labels!, copy.spec.template.metadata.labels, copy.spec.selector.matchLabels]) delete labels["app.kubernetes.io/component"];
+        delete (copy.metadata as Record<string, unknown>).name;
+        return copy;
+      };
+      expect(strip(gpuDaemonSet(r))).toEqual(strip(daemonSet(r)));
+    }
   });
 });

@@ -66,6 +66,7 @@ export interface Container {
   volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean; mountPropagation?: string }>;
   livenessProbe: { httpGet: { path: string; port: string | number } };
   readinessProbe: { httpGet: { path: string; port: string | number } };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext: {
     readOnlyRootFilesystem?: boolean;
     allowPrivilegeEscalation?: boolean;
@@ -74,6 +75,7 @@ export interface Container {
   };
 }
 export interface PodSpec {
+  runtimeClassName?: string;
   hostNetwork: boolean;
   hostPID: boolean;
   dnsPolicy: string;
@@ -95,6 +97,15 @@ export interface DaemonSet extends K8sObject {
   };
 }
 
-export const daemonSet = (r: Rendered) => r.get("DaemonSet") as DaemonSet;
-export const agentContainer = (r: Rendered) => daemonSet(r).spec.template.spec.containers.find((c) => c.name === "nodetap")!;
-export const configYaml = (r: Rendered) => (r.get("ConfigMap", r.get("DaemonSet").metadata.name) as K8sObject & { data: Record<string, string> }).data["config.yaml"];
+/** The DaemonSet of one component: "agent" (the main one) or "gpu-agent" (gpu.enabled). */
+function daemonSetOf(r: Rendered, component: string): DaemonSet {
+  const found = (r.all("DaemonSet") as DaemonSet[]).filter((d) => d.spec.template.metadata.labels["app.kubernetes.io/component"] === component);
+  if (found.length !== 1) throw new Error(`expected one DaemonSet of component ${component}, found ${found.length}`);
+  return found[0];
+}
+const containerOf = (ds: DaemonSet) => ds.spec.template.spec.containers.find((c) => c.name === "nodetap")!;
+export const daemonSet = (r: Rendered) => daemonSetOf(r, "agent");
+export const agentContainer = (r: Rendered) => containerOf(daemonSet(r));
+export const gpuDaemonSet = (r: Rendered) => daemonSetOf(r, "gpu-agent");
+export const gpuContainer = (r: Rendered) => containerOf(gpuDaemonSet(r));
+export const configYaml = (r: Rendered) => (r.get("ConfigMap", daemonSet(r).metadata.name) as K8sObject & { data: Record<string, string> }).data["config.yaml"];

@@ -14,7 +14,15 @@ describe.runIf(gate("chart validation (helm, kubeconform)", present, needs))("ch
 
   it("has ci values files covering the cases that matter", () => {
     const names = CI_VALUES.map((f) => path.basename(f));
-    for (const f of ["default-values.yaml", "hostnetwork-off-values.yaml", "all-objects-values.yaml", "custom-tolerations-values.yaml", "existing-configmap-values.yaml"]) {
+    for (const f of [
+      "default-values.yaml",
+      "hostnetwork-off-values.yaml",
+      "all-objects-values.yaml",
+      "custom-tolerations-values.yaml",
+      "existing-configmap-values.yaml",
+      "gpu-values.yaml",
+      "gpu-custom-values.yaml",
+    ]) {
       expect(names).toContain(f);
     }
   });
@@ -100,6 +108,12 @@ describe.runIf(gate("chart validation (helm, kubeconform)", present, needs))("ch
     ["the checkpoint dir in config", { setString: ["config.logs.checkpoint.dir=/tmp"] }, "set checkpoints.hostPath instead"],
     ["the listen address in config", { setString: ["config.web.listenAddress=:9200"] }, "set port (and listenOnAllInterfaces) instead"],
     ["helm test without the Service", { set: ["service.enabled=false"] }, "tests.enabled needs service.enabled"],
+    ["gpu.enabled without GPU node labels", { set: ["gpu.enabled=true", "gpu.nodeSelector=null"] }, "gpu.enabled needs gpu.nodeSelector"],
+    ["the gpu collector switch in config with gpu.enabled", { set: ["gpu.enabled=true", "config.metrics.collectors.gpu.enabled=true"] }, "set by the chart when gpu.enabled"],
+    ["the pod-resources socket in config with gpu.enabled", { set: ["gpu.enabled=true"], setString: ["config.metrics.collectors.gpu.podResourcesSocket=/run/k.sock"] }, "set gpu.podResources instead"],
+    ["a relative pod-resources directory", { setString: ["gpu.podResources.hostPath=var/lib/kubelet/pod-resources"] }, "at '/gpu/podResources/hostPath'"],
+    ["a negative GPU uid", { set: ["gpu.runAsUser=-1"] }, "at '/gpu/runAsUser'"],
+    ["a GPU node label value that is not a string", { set: ["gpu.nodeSelector.example\\.com/gpu=true"] }, "at '/gpu/nodeSelector/example.com~1gpu'"],
   ];
   it.each(rejected)("rejects %s", (_what, flags, message) => {
     const r = helmTemplate(flags);

@@ -190,6 +190,15 @@ export function valuesSchema(): JsonSchema {
       extraVolumeMounts: list({ type: "object", required: ["name", "mountPath"] }),
       livenessProbe: probe(),
       readinessProbe: probe(),
+      gpu: obj({
+        enabled: bool(),
+        nodeSelector: stringMap(),
+        runtimeClassName: dnsName(),
+        tolerations: list(),
+        podResources: obj({ enabled: bool(), hostPath: str("The kubelet's pod-resources directory on the node, not /.", { pattern: "^/.+" }) }),
+        resources: anyObj(),
+        runAsUser: { type: ["integer", "null"], minimum: 0, description: "uid of the GPU DaemonSet's pods; null keeps podSecurityContext.runAsUser." },
+      }),
       serviceAccount: obj({ create: bool(), name: dnsName(), annotations: stringMap(), automountServiceAccountToken: bool() }),
       rbac: obj({ create: bool() }),
       service: obj({
@@ -210,6 +219,7 @@ export function valuesSchema(): JsonSchema {
         labels: labelMap(),
         nodeAlerts: bool(),
         agentAlerts: bool(),
+        gpuAlerts: bool(),
         additionalGroups: list({ type: "object", required: ["name", "rules"] }),
       }),
       dashboard: obj({ enabled: bool(), namespace: dnsName(), labels: labelMap(), annotations: stringMap() }),
