@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { AgentConfig } from "./config/root.js";
+import type { AgentConfig } from "./config-schema.js";
 import { redactConfig } from "./config/docs.js";
 import { HostPaths } from "./host/paths.js";
 import { checkHostPaths } from "./host/check.js";

@@ -1,6 +1,6 @@
 import pino from "pino";
 import { ConfigError, EXIT_CONFIG, formatIssue } from "./config/errors.js";
-import { checkConfig } from "./config/validate.js";
+import { checkConfig } from "./check-config.js";
 import { helpText } from "./config/docs.js";
 import { HostPathError, EXIT_HOST_PATHS } from "./host/check.js";
 import { Agent, ListenError, EXIT_LISTEN } from "./agent.js";

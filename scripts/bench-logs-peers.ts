@@ -150,9 +150,11 @@ export async function startNodetapWithSink(
   include: string[],
   sink: Record<string, unknown>,
   repoRoot: string,
-  opts: { metrics?: boolean } = {},
+  opts: { metrics?: boolean; routing?: Record<string, unknown> } = {},
 ): Promise<AgentPeer> {
   const cfg = path.join(work, "nodetap.yaml");
+  // With routing (logs.sinks, routes, filters) the single sink is left out.
+  const output = opts.routing ?? { sink };
   fs.writeFileSync(
     cfg,
     YAML.stringify({
@@ -160,7 +162,7 @@ export async function startNodetapWithSink(
       logs: {
         checkpoint: { dir: path.join(work, "state") },
         sources: { pods: { enabled: false }, host: { enabled: false }, files: { include } },
-        sink,
+        ...output,
       },
     }),
   );

@@ -15,6 +15,8 @@
  *   sends "$MSG\n" over TCP to a counting receiver. Done when every record arrived.
  * - lines/s and MiB/s of input, from the tool being ready to the last record received;
  *   CPU seconds (utime+stime of the process from /proc, startup excluded); peak RSS (VmHWM).
+ * - nodetap (routing chain): the same files through filters and routes to two sinks (see
+ *   routingChain), measured until the sink that gets every record has them all.
  * Latency phase: a writer appends CRI lines stamped with their write time at a steady
  * BENCH_LOGS_RATE lines/s (default 20,000) for BENCH_LOGS_LATENCY_S seconds; the receiver
  * computes arrival - write time per line: p50 and p99. For nodetap arrival is the sink's ack
@@ -36,6 +38,7 @@ import {
   buildAgentBundle,
   startHttpCounter,
   startNodetap,
+  startNodetapWithSink,
   startSyslogNg,
   startTcpCounter,
   type Counter,
@@ -72,7 +75,29 @@ async function untilCount(counter: Counter, want: number, peer: Peer): Promise<v
   }
 }
 
-type Tool = "nodetap (gzip)" | "nodetap (no compression)" | "syslog-ng";
+type Tool = "nodetap (gzip)" | "nodetap (no compression)" | "nodetap (routing chain)" | "syslog-ng";
+
+/**
+ * A realistic chain: two namespaces excluded (none in the data, so every record is matched and
+ * kept), JSON lines parsed (a fifth of the data), a per-container rate limit high enough never to
+ * drop at full speed (its buckets still run for every record), and two gzip HTTP sinks: every
+ * record to one, a copy of stderr (a tenth) to the other.
+ */
+function routingChain(all: string, errors: string): Record<string, unknown> {
+  const http = (url: string) => ({ type: "http", http: { url, compression: "gzip" } });
+  return {
+    sinks: { all: http(all), errors: http(errors) },
+    routes: [
+      { name: "everything", sinks: ["all"] },
+      { name: "stderr-copy", match: { streams: ["stderr"] }, sinks: ["errors"] },
+    ],
+    filters: [
+      { type: "drop", name: "exclude-namespaces", match: { namespaces: ["kube-system", "monitoring"] } },
+      { type: "json", name: "parse-json" },
+      { type: "rateLimit", name: "per-container", linesPerSecond: 10_000_000, burst: 10_000_000 },
+    ],
+  };
+}
 
 async function throughput(tool: Tool, files: string[], records: number, lines: number): Promise<Row> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-bench-"));
@@ -85,6 +110,15 @@ async function throughput(tool: Tool, files: string[], records: number, lines: n
       return await finish(tool, peer, lines, () => rx.close());
     }
     const rx = await startHttpCounter(counter);
+    if (tool === "nodetap (routing chain)") {
+      const copies = await startHttpCounter({ lines: 0, firstAt: 0 });
+      const peer = await startNodetapWithSink(work, files, {}, REPO_ROOT, { routing: routingChain(rx.url, copies.url) });
+      await untilCount(counter, records, peer);
+      return await finish(tool, peer, records, async () => {
+        await rx.close();
+        await copies.close();
+      });
+    }
     const peer = await startNodetap(work, files, rx.url, tool === "nodetap (gzip)" ? "gzip" : "none", REPO_ROOT);
     await untilCount(counter, records, peer);
     return await finish(tool, peer, records, () => rx.close());
@@ -177,7 +211,9 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   // Alternate the order so that a change in the machine's load hits both tools alike.
-  const tools = (process.env.BENCH_LOGS_TOOLS ?? "syslog-ng,nodetap (gzip),nodetap (no compression)").split(",") as Tool[];
+  const tools = (process.env.BENCH_LOGS_TOOLS ?? "syslog-ng,nodetap (gzip),nodetap (no compression),nodetap (routing chain)").split(
+    ",",
+  ) as Tool[];
   for (const tool of tools) {
     process.stderr.write(`bench:logs: throughput of ${tool} ...\n`);
     rows.push(await throughput(tool, data.files, data.records, data.lines));

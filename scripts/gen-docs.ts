@@ -21,7 +21,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { markdownReference } from "../agent/config/docs.js";
 import { loadConfig } from "../agent/config/load.js";
-import { configSchema } from "../agent/config/root.js";
+import { configSchema } from "../agent/config-schema.js";
 import { kebabFlagOf, walkFields, type Field, type Section } from "../agent/config/schema.js";
 import { LogMetrics } from "../agent/logs/metrics.js";
 import { COLLECTORS } from "../agent/metrics/collectors/index.js";

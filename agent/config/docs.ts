@@ -1,5 +1,15 @@
-import { configSchema, type AgentConfig } from "./root.js";
-import { envNameOf, isField, kebabFlagOf, walkFields, type Field, type Section } from "./schema.js";
+import { configSchema, type AgentConfig } from "../config-schema.js";
+import {
+  envNameOf,
+  isCollection,
+  isField,
+  kebabFlagOf,
+  walkAllFields,
+  walkFields,
+  type Collection,
+  type Field,
+  type Section,
+} from "./schema.js";
 import { redactUrl } from "./redact.js";
 
 export { redactUrl } from "./redact.js";
@@ -43,6 +53,8 @@ export function helpText(): string {
     "",
     "Every key is also a flag, spelled as below (kebab case) or as its key (--logs.maxInFlightBytes);",
     "a boolean flag takes --name, --name=false or --no-name.",
+    "Lists of named sinks, routes and filters (logs.sinks, logs.routes, logs.filters) are set in the config",
+    "file only; flags and env variables address the single sink (logs.sink.*). See docs/log-routing.md.",
     "",
   ];
   walkFields(configSchema as Section, (path, field) => {
@@ -58,8 +70,11 @@ export function helpText(): string {
 /** docs/configuration.md's reference table, generated from the schema (a test keeps the doc in sync). */
 export function markdownReference(): string {
   const rows = ["| key | type | default | flag | description |", "|---|---|---|---|---|"];
-  walkFields(configSchema as Section, (path, field) => {
-    const flags = (field.flags ?? []).map((f) => `\`--${f}\``).join(", ") || `\`--${primaryFlag(path, field)}\``;
+  walkAllFields(configSchema as Section, (path, field, collection) => {
+    const flags =
+      collection !== undefined
+        ? "config file only"
+        : (field.flags ?? []).map((f) => `\`--${f}\``).join(", ") || `\`--${primaryFlag(path, field)}\``;
     const def = showDefault(field).replace(/\|/g, "\\|");
     rows.push(`| \`${path.join(".")}\` | ${kindText(field)} | \`${def}\` | ${flags} | ${field.doc.replace(/\|/g, "\\|")} |`);
   });
@@ -87,9 +102,24 @@ function redact(schema: Section, values: Record<string, unknown>): Record<string
       } else {
         out[key] = typeof value === "string" ? redactUrl(value) : value;
       }
+    } else if (isCollection(node)) {
+      out[key] = redactCollection(node, value);
     } else {
       out[key] = redact(node as Section, (value ?? {}) as Record<string, unknown>);
     }
   }
   return out;
+}
+
+function redactCollection(node: Collection, value: unknown): unknown {
+  if (node.__collection === "map") {
+    const entries = Object.entries((value ?? {}) as Record<string, Record<string, unknown>>);
+    return Object.fromEntries(entries.map(([name, item]) => [name, redact(node.item, item)]));
+  }
+  const items = (Array.isArray(value) ? value : []) as Array<Record<string, unknown>>;
+  if (node.__collection === "list") return items.map((item) => redact(node.item, item));
+  return items.map((item) => {
+    const shape = node.variants[item.type as string];
+    return shape === undefined ? { type: item.type } : { type: item.type, ...redact(shape, item) };
+  });
 }

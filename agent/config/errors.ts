@@ -69,3 +69,24 @@ export async function collectIssueAsync<T>(issues: ConfigIssue[], check: () => P
 
 /** Exit code for invalid configuration or command line. */
 export const EXIT_CONFIG = 2;
+
+/**
+ * The sinks' checks name their keys logs.sink.*; a named sink's (logs.sinks.<name>.*) problems are
+ * the same with the prefix replaced, in the key and in the problem's text.
+ */
+export function rekeyIssue(issue: ConfigIssue, from: string, to: string): ConfigIssue {
+  if (from === to) return issue;
+  const swap = (text: string) => text.split(`${from}.`).join(`${to}.`);
+  return { ...issue, key: issue.key === from ? to : swap(issue.key), problem: swap(issue.problem) };
+}
+
+/** Runs `fn`; a ConfigError it throws comes out with its keys moved from `from` to `to` (see rekeyIssue). */
+export async function withKeyPrefix<T>(from: string, to: string, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof ConfigError) || from === to) throw err;
+    const issue = rekeyIssue(err.toIssue(), from, to);
+    throw new ConfigError(issue.key, issue.problem, issue.source);
+  }
+}

@@ -1,9 +1,19 @@
 import fs from "node:fs";
 import { parseDocument } from "yaml";
-import { configSchema, type AgentConfig } from "./root.js";
+import { configSchema, type AgentConfig } from "../config-schema.js";
 import { ConfigError, type ConfigIssue } from "./errors.js";
-import { defaultsOf, envNameOf, isField, kebabFlagOf, walkFields, type Field, type Section } from "./schema.js";
-import { coerce } from "./values.js";
+import {
+  defaultsOf,
+  envNameOf,
+  isCollection,
+  isField,
+  kebabFlagOf,
+  walkFields,
+  type Collection,
+  type Field,
+  type Section,
+} from "./schema.js";
+import { coerce, show } from "./values.js";
 import { NODE_EXPORTER_COLLECTORS } from "./node-exporter-collectors.js";
 import { didYouMean } from "./suggest.js";
 
@@ -343,10 +353,93 @@ function mergeObject(
     }
     if (isField(node)) {
       set(target as unknown as AgentConfig, { path: p, field: node }, value, false, `in ${file}`, ctx, target, key);
+    } else if (isCollection(node)) {
+      mergeCollection(target, key, node, value, p, file, ctx);
     } else {
       mergeObject(target[key] as Record<string, unknown>, node as Section, value, p, file, ctx);
     }
   }
+}
+
+/**
+ * A collection from the file replaces its default as a whole (lists are not merged item by
+ * item). Each item starts from its shape's defaults; problems are named by the item's key:
+ * logs.sinks.loki.type, logs.filters[2].pattern.
+ */
+function mergeCollection(
+  target: Record<string, unknown>,
+  key: string,
+  node: Collection,
+  data: unknown,
+  path: string[],
+  file: string,
+  ctx: LoadContext,
+): void {
+  const where = path.join(".");
+  const source = `in ${file}`;
+  ctx.explicit.add(where);
+  ctx.sources.set(where, source);
+  if (data === null || data === undefined) {
+    target[key] = node.__collection === "map" ? {} : [];
+    return;
+  }
+  if (node.__collection === "map") {
+    if (typeof data !== "object" || Array.isArray(data)) {
+      error(
+        ctx.issues,
+        where,
+        `expected a mapping of names to entries, got ${Array.isArray(data) ? "a list" : `a ${typeof data}`}`,
+        source,
+      );
+      ctx.failed.add(where);
+      return;
+    }
+    const out: Record<string, unknown> = {};
+    for (const [name, entry] of Object.entries(data)) {
+      if (!node.namePattern.test(name)) {
+        error(ctx.issues, `${where}.${name}`, `is not a valid name; allowed: ${node.nameRule}`, source);
+        ctx.failed.add(where);
+        continue;
+      }
+      const item = defaultsOf(node.item) as Record<string, unknown>;
+      mergeObject(item, node.item, entry, [...path, name], file, ctx);
+      out[name] = item;
+    }
+    target[key] = out;
+    return;
+  }
+  if (!Array.isArray(data)) {
+    error(ctx.issues, where, `expected a list, got ${typeof data === "object" ? "a mapping" : `a ${typeof data}`}`, source);
+    ctx.failed.add(where);
+    return;
+  }
+  const out: unknown[] = [];
+  data.forEach((entry: unknown, i) => {
+    const itemPath = [...path.slice(0, -1), `${path[path.length - 1]}[${i}]`];
+    const itemKey = itemPath.join(".");
+    if (node.__collection === "list") {
+      const item = defaultsOf(node.item) as Record<string, unknown>;
+      mergeObject(item, node.item, entry, itemPath, file, ctx);
+      out.push(item);
+      return;
+    }
+    const types = Object.keys(node.variants);
+    const type = typeof entry === "object" && entry !== null && !Array.isArray(entry) ? (entry as Record<string, unknown>).type : undefined;
+    if (typeof type !== "string" || !types.includes(type)) {
+      const problem =
+        type === undefined ? `is required; allowed: ${types.join(", ")}` : `${show(type)} is not allowed; allowed: ${types.join(", ")}`;
+      error(ctx.issues, `${itemKey}.type`, problem, source);
+      ctx.failed.add(`${itemKey}.type`);
+      return;
+    }
+    const shape = node.variants[type];
+    const { type: _type, ...rest } = entry as Record<string, unknown>;
+    void _type;
+    const item = { type, ...(defaultsOf(shape) as Record<string, unknown>) };
+    mergeObject(item, shape, rest, itemPath, file, ctx);
+    out.push(item);
+  });
+  target[key] = out;
 }
 
 function applyEnv(config: AgentConfig, env: NodeJS.ProcessEnv, ctx: LoadContext): void {
@@ -399,6 +492,25 @@ function set(
 /** Cross-field rules and --collector.disable-defaults. */
 function finish(config: AgentConfig, ctx: LoadContext): void {
   const explicit = ctx.explicit;
+  if (Object.keys(config.logs.sinks).length > 0) {
+    // Two ways to say where records go: the single sink would be silently ignored. A key given
+    // its default value says nothing (the chart's values spell out logs.sink.type: stdout).
+    const defaults = defaultsOf(configSchema).logs.sink as unknown as Record<string, unknown>;
+    const given = config.logs.sink as unknown as Record<string, unknown>;
+    const valueAt = (root: Record<string, unknown>, parts: string[]) =>
+      parts.reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], root);
+    for (const key of explicit) {
+      if (!key.startsWith("logs.sink.")) continue;
+      const parts = key.split(".").slice(2);
+      if (JSON.stringify(valueAt(given, parts)) === JSON.stringify(valueAt(defaults, parts))) continue;
+      error(
+        ctx.issues,
+        key,
+        "cannot be used together with logs.sinks (the named sinks replace logs.sink); move it under logs.sinks.<name>",
+        ctx.sources.get(key),
+      );
+    }
+  }
   const collectors = config.metrics.collectors as Record<string, Record<string, unknown>>;
   if (config.metrics.disableDefaults) {
     for (const [name, options] of Object.entries(collectors)) {

@@ -1,6 +1,6 @@
 import type { Registry } from "prom-client";
 import type { Logger } from "pino";
-import type { LogsConfig } from "../config/sections/logs.js";
+import type { LogsConfig } from "./config.js";
 import { LogPipelineRunner, type RecordObserver } from "./pipeline.js";
 
 export interface LogPipeline {

@@ -2,8 +2,8 @@ import { heapRoomWarning } from "./heap-room.js";
 import os from "node:os";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { LogsConfig } from "../config/sections/logs.js";
-import { ConfigError } from "../config/errors.js";
+import type { LogsConfig } from "./config.js";
+import { ConfigError, withKeyPrefix } from "../config/errors.js";
 import { CheckpointStore } from "./checkpoint.js";
 import { settlesBy } from "./deadline.js";
 import { InFlightBudget } from "./in-flight-budget.js";
@@ -14,11 +14,17 @@ import { FileTailManager } from "./sources/file-tail-manager.js";
 import { fileSourceSpecs, tailSettingsFrom, type FileSourceSpec } from "./sources/file-source-spec.js";
 import { JournaldSource } from "./sources/journald.js";
 import type { Acknowledgeable } from "./ack-tracker.js";
-import { Delivery } from "./sinks/delivery.js";
-import type { DeadLetterFile } from "./sinks/dead-letter.js";
+import { Delivery } from "./delivery/delivery.js";
+import type { DeadLetterFile } from "./delivery/dead-letter.js";
 import { createSink } from "./sinks/index.js";
-import { RetryPolicy } from "./sinks/retry-policy.js";
-import type { SinkDefinition } from "./sinks/sink.js";
+import { RetryPolicy } from "./delivery/retry-policy.js";
+import type { SinkDefinition } from "./delivery/sink.js";
+import { FilterChain } from "./filters/chain.js";
+import { RoutingMetrics } from "./routing/metrics.js";
+import { Router, type RoutedSink } from "./routing/router.js";
+import { compileRoutes } from "./routing/routes.js";
+import { SinkBudget, type ByteBudget } from "./routing/sink-budget.js";
+import type { ReadGate } from "./sources/file-tail-manager.js";
 
 export interface LogPipelineOptions {
   config: LogsConfig;
@@ -36,25 +42,47 @@ export interface LogPipelineOptions {
 /** Sees each record read (see LogPipelineOptions.recordObservers). */
 export type RecordObserver = (record: LogRecord) => void;
 
+/** One configured sink: logs.sink (named by its type), or an entry of logs.sinks. */
+interface SinkSpec {
+  name: string;
+  /** Where its keys are in the config, for errors: logs.sink or logs.sinks.<name>. */
+  key: string;
+  config: LogsConfig["sink"];
+  /** Its own in-flight limit (0: a share of logs.maxInFlightBytes). */
+  maxInFlightBytes: number;
+}
+
+interface RunningSink {
+  name: string;
+  definition: SinkDefinition;
+  deadLetter: DeadLetterFile;
+  delivery: Delivery;
+  budget: SinkBudget | undefined;
+}
+
 interface Running {
   stateDir: string;
   checkpoints: CheckpointStore;
-  sink: SinkDefinition;
-  deadLetter: DeadLetterFile;
-  delivery: Delivery;
+  sinks: RunningSink[];
+  router: Router | undefined;
   budget: InFlightBudget;
   files: FileTailManager;
   journald?: JournaldSource;
 }
 
+type Submit = (records: LogRecord[], ticket: Acknowledgeable, lane: string) => void;
+
 /**
- * sources (files, journald) -> decoders -> delivery (batch, send, retry, dead-letter) -> acks
- * -> checkpoints. Configuration problems surface as ConfigError from the constructor (sources)
- * or start() (state directory, sink), naming the key.
+ * sources (files, journald) -> decoders -> [filters -> routes] -> one delivery per sink (batch,
+ * send, retry, dead-letter) -> acks -> checkpoints. With one sink and no filters or routes the
+ * records go straight to its delivery. Configuration problems surface as ConfigError from the
+ * constructor (sources, sinks, routes, filters) or start() (state directory, sink), naming the key.
  */
 export class LogPipelineRunner {
   private readonly metrics: LogMetrics;
   private readonly specs: FileSourceSpec[];
+  private readonly sinkSpecs: SinkSpec[];
+  private readonly filters: FilterChain | undefined;
   private readonly logger: Logger;
   private readonly nodeName: string;
   private running?: Running;
@@ -64,32 +92,70 @@ export class LogPipelineRunner {
   constructor(private readonly opts: LogPipelineOptions) {
     this.logger = opts.logger;
     this.specs = fileSourceSpecs(opts.config);
-    checkSinkConfig(opts.config.sink);
+    this.sinkSpecs = sinkSpecsOf(opts.config);
+    for (const sink of this.sinkSpecs) checkSinkConfig(sink);
+    // Compiled here for its config errors; start() builds the router with it.
+    compileRoutes(opts.config.routes, this.sinkNames);
+    this.filters =
+      opts.config.filters.length > 0 ? new FilterChain(opts.config.filters, { registry: opts.registry, logger: opts.logger }) : undefined;
     // Outside a cluster (no NODE_NAME from the chart) records still say which host they come from.
     this.nodeName = opts.nodeName || process.env.NODE_NAME || os.hostname();
     this.metrics = new LogMetrics(opts.registry);
+  }
+
+  private get sinkNames(): string[] {
+    return this.sinkSpecs.map((s) => s.name);
   }
 
   async start(): Promise<void> {
     const config = this.opts.config;
     const stateDir = await resolveStateDir(config.checkpoint.dir, this.logger);
     const checkpoints = await CheckpointStore.open(stateDir, this.logger, this.metrics);
-    const { sink, deadLetter } = createSink(config.sink, stateDir, this.logger);
-    await sink.transport.start();
     const budget = new InFlightBudget(config.maxInFlightBytes, this.metrics);
     const heapWarning = heapRoomWarning(config.maxInFlightBytes);
     if (heapWarning !== undefined) this.logger.warn({ maxInFlightBytes: config.maxInFlightBytes }, heapWarning);
-    const s = config.sink;
-    const delivery = new Delivery({
-      sink,
-      limits: { maxBytes: s.batch.maxBytes, maxRecords: s.batch.maxRecords, maxWaitMs: s.batch.maxWait * 1000 },
-      retry: new RetryPolicy(s.retry.initialBackoff * 1000, s.retry.maxBackoff * 1000, s.retry.maxAttempts),
-      deadLetter,
-      budget,
-      metrics: this.metrics,
-      logger: this.logger,
-    });
-    const submit = this.submitter(delivery);
+    const direct = this.sinkSpecs.length === 1 && this.filters === undefined && config.routes.length === 0;
+    let router: Router | undefined;
+    const routingMetrics = direct ? undefined : new RoutingMetrics(this.opts.registry, () => router?.blockedBySink() ?? new Map());
+    const sinks: RunningSink[] = [];
+    for (const spec of this.sinkSpecs) {
+      const named = spec.key !== "logs.sink" ? spec.name : undefined;
+      const { sink: definition, deadLetter } = await withKeyPrefix("logs.sink", spec.key, async () => {
+        const created = createSink(spec.config, stateDir, this.logger, named);
+        await created.sink.transport.start();
+        return created;
+      });
+      const share = spec.maxInFlightBytes || Math.floor(config.maxInFlightBytes / this.sinkSpecs.length);
+      const sinkBudget =
+        routingMetrics === undefined
+          ? undefined
+          : new SinkBudget(spec.name, share, budget, {
+              bytes: routingMetrics.sinkInFlightBytes,
+              limit: routingMetrics.sinkInFlightLimitBytes,
+            });
+      const delivery = this.deliveryFor(spec, definition, deadLetter, sinkBudget ?? budget);
+      sinks.push({ name: spec.name, definition, deadLetter, budget: sinkBudget, delivery });
+    }
+    let submit: Submit;
+    let gate: ReadGate | undefined;
+    if (routingMetrics === undefined) {
+      const delivery = sinks[0].delivery;
+      submit = (records, ticket, lane) => delivery.submit(records, ticket, lane);
+    } else {
+      const routed: RoutedSink[] = sinks.map((s) => ({
+        name: s.name,
+        budget: s.budget!,
+        submit: (records, ticket, lane) => s.delivery.submit(records, ticket, lane),
+      }));
+      const routes = config.routes.length > 0 ? compileRoutes(config.routes, this.sinkNames) : undefined;
+      const r = new Router(routed, routes, this.filters, { routed: routingMetrics.routed, unrouted: routingMetrics.unrouted });
+      router = r;
+      submit = (records, ticket, lane) => r.submit(records, ticket, lane);
+      // One sink's share is the whole budget: the node-wide pause is enough.
+      if (sinks.length > 1) gate = r;
+    }
+    submit = this.observed(submit);
+    const hasStdout = this.sinkSpecs.some((s) => s.config.type === "stdout");
     const files = new FileTailManager(this.specs, tailSettingsFrom(config), {
       metrics: this.metrics,
       logger: this.logger,
@@ -97,7 +163,8 @@ export class LogPipelineRunner {
       budget,
       nodeName: this.nodeName,
       submit,
-      skipPod: s.type === "stdout" ? ownPodFilter(this.logger) : undefined,
+      gate,
+      skipPod: hasStdout ? ownPodFilter(this.logger) : undefined,
     });
     const journald = config.sources.journald.enabled
       ? new JournaldSource(config.sources.journald, {
@@ -107,9 +174,10 @@ export class LogPipelineRunner {
           budget,
           nodeName: this.nodeName,
           submit,
+          gate,
         })
       : undefined;
-    this.running = { stateDir, checkpoints, sink, deadLetter, delivery, budget, files, journald };
+    this.running = { stateDir, checkpoints, sinks, router, budget, files, journald };
     await files.start();
     journald?.start();
     checkpoints.startPeriodicFlush(config.checkpoint.interval * 1000);
@@ -118,7 +186,9 @@ export class LogPipelineRunner {
     this.logger.info(
       {
         sources: [...this.specs.map((x) => x.name), ...(journald ? ["journald"] : [])],
-        sink: s.type,
+        sinks: this.sinkSpecs.map((s) => (s.name === s.config.type ? s.name : `${s.name} (${s.config.type})`)),
+        routes: config.routes.length,
+        filters: this.filters?.length ?? 0,
         stateDir,
         firstStart: checkpoints.firstStart,
         checkpointedFiles: checkpoints.fileCount,
@@ -127,10 +197,24 @@ export class LogPipelineRunner {
     );
   }
 
-  /** Hands records to delivery, showing each to the record observers first (if any). */
-  private submitter(delivery: Delivery): (records: LogRecord[], ticket: Acknowledgeable, lane: string) => void {
+  private deliveryFor(spec: SinkSpec, sink: SinkDefinition, deadLetter: DeadLetterFile, budget: ByteBudget): Delivery {
+    const s = spec.config;
+    return new Delivery({
+      name: spec.name,
+      sink,
+      limits: { maxBytes: s.batch.maxBytes, maxRecords: s.batch.maxRecords, maxWaitMs: s.batch.maxWait * 1000 },
+      retry: new RetryPolicy(s.retry.initialBackoff * 1000, s.retry.maxBackoff * 1000, s.retry.maxAttempts),
+      deadLetter,
+      budget,
+      metrics: this.metrics,
+      logger: this.logger,
+    });
+  }
+
+  /** Shows each record read to the record observers (if any) before it goes on. */
+  private observed(submit: Submit): Submit {
     const observers = this.opts.recordObservers ?? [];
-    if (observers.length === 0) return (records, ticket, lane) => delivery.submit(records, ticket, lane);
+    if (observers.length === 0) return submit;
     let failureLogged = false;
     return (records, ticket, lane) => {
       for (let i = 0; i < records.length; i++) {
@@ -147,7 +231,7 @@ export class LogPipelineRunner {
           }
         }
       }
-      delivery.submit(records, ticket, lane);
+      submit(records, ticket, lane);
     };
   }
 
@@ -168,19 +252,23 @@ export class LogPipelineRunner {
       this.logger.warn("log file sources did not stop by the shutdown deadline; going on");
     }
     await r.journald?.stop(deadlineAt);
-    const delivered = await r.delivery.drain(deadlineAt);
+    const drained = await Promise.all(r.sinks.map((sink) => sink.delivery.drain(deadlineAt)));
+    const delivered = drained.every(Boolean);
     if (!delivered) {
-      r.delivery.abort();
+      for (const sink of r.sinks) sink.delivery.abort();
       this.logger.warn(
-        { inFlightBytes: r.budget.bytes },
+        { inFlightBytes: r.budget.bytes, sinks: r.sinks.filter((_, i) => !drained[i]).map((s) => s.name) },
         "shutdown deadline reached with records unacknowledged; they will be read again after restart",
       );
     }
     r.checkpoints.stopPeriodicFlush();
     await r.checkpoints.flush(true);
     await r.files.closeAll();
-    await r.sink.transport.close();
-    await r.deadLetter.close();
+    for (const sink of r.sinks) {
+      await sink.definition.transport.close();
+      await sink.deadLetter.close();
+    }
+    this.filters?.close();
     this.logger.info({ delivered }, "log pipeline stopped");
   }
 
@@ -191,6 +279,12 @@ export class LogPipelineRunner {
   status(): unknown {
     const r = this.running;
     if (r === undefined) return { started: false };
+    const sinks = r.sinks.map((s) => ({
+      name: s.name,
+      ...s.delivery.status(),
+      ...(s.budget !== undefined ? { inFlightBytes: s.budget.bytes, inFlightLimitBytes: s.budget.limit } : {}),
+      deadLetterFile: s.deadLetter.file,
+    }));
     return {
       started: this.started,
       stopping: this.stopping,
@@ -198,18 +292,27 @@ export class LogPipelineRunner {
       paused: r.budget.paused,
       inFlightBytes: r.budget.bytes,
       inFlightLimitBytes: r.budget.limit,
-      sink: r.delivery.status(),
-      deadLetterFile: r.deadLetter.file,
+      sink: sinks.length === 1 ? sinks[0] : undefined,
+      sinks,
+      blockedFiles: r.router?.blockedLanes(),
+      deadLetterFile: sinks.length === 1 ? sinks[0].deadLetterFile : undefined,
       journald: r.journald?.status(),
       ...r.files.status(),
     };
   }
 }
 
-function checkSinkConfig(sink: LogsConfig["sink"]): void {
-  if (sink.type === "http" && sink.http.url === "") throw new ConfigError("logs.sink.http.url", "is required when logs.sink.type is http");
-  if (sink.type === "file" && sink.file.path === "")
-    throw new ConfigError("logs.sink.file.path", "is required when logs.sink.type is file");
+/** logs.sinks when given (each by its name), else logs.sink, named by its type. */
+function sinkSpecsOf(config: LogsConfig): SinkSpec[] {
+  const named = Object.entries(config.sinks);
+  if (named.length === 0) return [{ name: config.sink.type, key: "logs.sink", config: config.sink, maxInFlightBytes: 0 }];
+  if (named.length > 30) throw new ConfigError("logs.sinks", `has ${named.length} sinks; at most 30 are allowed`);
+  return named.map(([name, { maxInFlightBytes, ...sink }]) => ({ name, key: `logs.sinks.${name}`, config: sink, maxInFlightBytes }));
+}
+
+function checkSinkConfig({ key, config: sink }: SinkSpec): void {
+  if (sink.type === "http" && sink.http.url === "") throw new ConfigError(`${key}.http.url`, `is required when ${key}.type is http`);
+  if (sink.type === "file" && sink.file.path === "") throw new ConfigError(`${key}.file.path`, `is required when ${key}.type is file`);
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The log record model shared by sources, parsers and sinks. It knows nothing about any sink's
- * wire format: encoders (sinks/ndjson.ts, and later Loki/OTLP/...) turn records into payloads.
+ * wire format: encoders (sinks/shared/ndjson.ts, sinks/<name>/encoder.ts) turn records into payloads.
  *
  * What is the same for every line of a file (path, Kubernetes metadata, node) lives once in a
  * shared LogOrigin, so a record is four fields and a pointer, and encoders can cache the

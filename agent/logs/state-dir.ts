@@ -2,7 +2,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import { ConfigError } from "../config/errors.js";
-import { logsSchema } from "../config/sections/logs.js";
+import { logsSchema } from "./config.js";
 import { ensureDir } from "./ensure-dir.js";
 
 /** Where `npm start` on a laptop keeps checkpoints when /var/lib/nodetap is not writable. */

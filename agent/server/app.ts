@@ -1,9 +1,9 @@
-import fs from "node:fs";
 import { timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { WebConfig } from "../config/sections/web.js";
 import { ConfigError } from "../config/errors.js";
+import { readPem } from "../tls/pem.js";
 import { registerMetricsRoute, type MetricsRouteOptions } from "./metrics-route.js";
 
 export interface AppOptions {
@@ -17,14 +17,6 @@ export interface AppOptions {
 /** Endpoints that stay open without credentials so kubelet probes work with basic auth on. */
 const UNAUTHENTICATED = new Set(["/healthz", "/readyz"]);
 
-function readPem(file: string, key: string): Buffer {
-  try {
-    return fs.readFileSync(file);
-  } catch (err) {
-    throw new ConfigError(key, `cannot read ${file}: ${(err as Error).message}`);
-  }
-}
-
 function httpsOptions(web: WebConfig): object | undefined {
   const { certFile, keyFile, clientCaFile } = web.tls;
   if (certFile === "" && keyFile === "") {
@@ -33,9 +25,11 @@ function httpsOptions(web: WebConfig): object | undefined {
   }
   if (certFile === "" || keyFile === "") throw new ConfigError("web.tls", "certFile and keyFile must be set together");
   return {
-    cert: readPem(certFile, "web.tls.certFile"),
-    key: readPem(keyFile, "web.tls.keyFile"),
-    ...(clientCaFile !== "" ? { ca: readPem(clientCaFile, "web.tls.clientCaFile"), requestCert: true, rejectUnauthorized: true } : {}),
+    cert: readPem("web.tls.certFile", certFile, { reason: "message" }),
+    key: readPem("web.tls.keyFile", keyFile, { reason: "message" }),
+    ...(clientCaFile !== ""
+      ? { ca: readPem("web.tls.clientCaFile", clientCaFile, { reason: "message" }), requestCert: true, rejectUnauthorized: true }
+      : {}),
   };
 }
 
@@ -43,7 +37,7 @@ function basicAuthCheck(web: WebConfig): ((header: string | undefined) => boolea
   const { username, passwordFile } = web.basicAuth;
   if (username === "") return undefined;
   if (passwordFile === "") throw new ConfigError("web.basicAuth.passwordFile", "must be set when web.basicAuth.username is set");
-  const password = readPem(passwordFile, "web.basicAuth.passwordFile")
+  const password = readPem("web.basicAuth.passwordFile", passwordFile, { reason: "message" })
     .toString("utf8")
     .replace(/\r?\n$/, "");
   const expected = Buffer.from(Buffer.from(`${username}:${password}`).toString("base64"));

@@ -8,7 +8,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { PathFilter } from "../../agent/logs/sources/glob.js";
-import { configSchema } from "../../agent/config/root.js";
+import { configSchema } from "../../agent/config-schema.js";
 import { walkFields, type Section } from "../../agent/config/schema.js";
 import { CHART, REPO, gate, helmPresent, requirePresent, run, tools } from "../packaging/tools.js";
 import {

@@ -22,6 +22,7 @@ describe.runIf(gate("chart validation (helm, kubeconform)", present, needs))("ch
       "existing-configmap-values.yaml",
       "gpu-values.yaml",
       "gpu-custom-values.yaml",
+      "routing-values.yaml",
     ]) {
       expect(names).toContain(f);
     }

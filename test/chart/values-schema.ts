@@ -1,14 +1,14 @@
 /**
  * The chart's values.schema.json, built from two sources so neither can drift:
  *   - the chart's own values, declared below;
- *   - `config`, derived from the agent's one config schema (agent/config/root.ts): every key, type,
+ *   - `config`, derived from the agent's one config schema (agent/config-schema.ts): every key, type,
  *     enum, range and description the agent itself enforces, so `helm install` rejects a config the
  *     agent would refuse at start (exit 2), with the key's path in the message.
  * `npm run docs:chart` writes chart/values.schema.json; test/chart/docs.test.ts fails when the file
  * differs from what this module generates.
  */
-import { configSchema } from "../../agent/config/root.js";
-import { isField, type Field, type Section } from "../../agent/config/schema.js";
+import { configSchema } from "../../agent/config-schema.js";
+import { isCollection, isField, type Collection, type Field, type Section } from "../../agent/config/schema.js";
 
 export type JsonSchema = { [k: string]: unknown };
 
@@ -64,9 +64,28 @@ export function fieldSchema(field: Field<unknown>): JsonSchema {
 export function sectionSchema(section: Section): JsonSchema {
   const properties: Record<string, JsonSchema> = {};
   for (const [key, node] of Object.entries(section)) {
-    properties[key] = isField(node) ? fieldSchema(node) : sectionSchema(node as Section);
+    properties[key] = isField(node) ? fieldSchema(node) : isCollection(node) ? collectionSchema(node) : sectionSchema(node as Section);
   }
   return { type: "object", additionalProperties: false, properties };
+}
+
+/** logs.sinks (named entries), logs.routes (a list) and logs.filters (a list of variants picked by `type`). */
+function collectionSchema(node: Collection): JsonSchema {
+  const description = node.doc;
+  if (node.__collection === "map") {
+    return {
+      description,
+      type: ["object", "null"],
+      propertyNames: { pattern: node.namePattern.source },
+      additionalProperties: sectionSchema(node.item),
+    };
+  }
+  if (node.__collection === "list") return { description, type: ["array", "null"], items: sectionSchema(node.item) };
+  const oneOf = Object.entries(node.variants).map(([type, shape]) => {
+    const item = sectionSchema(shape);
+    return { ...item, required: ["type"], properties: { type: { const: type }, ...(item.properties as JsonSchema) } };
+  });
+  return { description, type: ["array", "null"], items: { oneOf } };
 }
 
 // ---- the chart's values ----------------------------------------------------------------------

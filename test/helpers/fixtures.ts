@@ -2,7 +2,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { loadConfig } from "../../agent/config/load.js";
-import type { AgentConfig } from "../../agent/config/root.js";
+import type { AgentConfig } from "../../agent/config-schema.js";
 import { HostPaths } from "../../agent/host/paths.js";
 import type { CollectorDefinition } from "../../agent/metrics/collector.js";
 import { FamilyCollector } from "../../agent/metrics/model.js";

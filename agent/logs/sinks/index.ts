@@ -1,38 +1,38 @@
 import path from "node:path";
 import type { Logger } from "pino";
-import { ConfigError } from "../../config/errors.js";
-import type { LogsConfig } from "../../config/sections/logs.js";
-import { DeadLetterFile } from "./dead-letter.js";
-import { FileTransport } from "./file.js";
-import { HttpTransport } from "./http.js";
-import { createElasticsearchSink } from "./elasticsearch.js";
-import { createLokiSink } from "./loki.js";
-import { createOtlpSink } from "./otlp.js";
-import { createSyslogSink } from "./syslog.js";
-import { NdjsonEncoder } from "./ndjson.js";
-import type { SinkDefinition } from "./sink.js";
-import { StdoutTransport } from "./stdout.js";
+import { DeadLetterFile } from "../delivery/dead-letter.js";
+import type { SinkDefinition } from "../delivery/sink.js";
+import type { SinkConfig } from "./config.js";
+import { createElasticsearchSink } from "./elasticsearch/index.js";
+import { createFileSink } from "./file/index.js";
+import { createHttpSink } from "./http/index.js";
+import { createLokiSink } from "./loki/index.js";
+import { createOtlpSink } from "./otlp/index.js";
+import { createStdoutSink } from "./stdout/index.js";
+import { createSyslogSink } from "./syslog/index.js";
 
 export const DEAD_LETTER_FILE = "dead-letter.ndjson";
 
-/** The configured sink (encoder + transport) and its dead-letter file. */
+/**
+ * The configured sink (encoder + transport) and its dead-letter file: by default
+ * dead-letter.ndjson in the state directory, dead-letter.<name>.ndjson for a named sink (logs.sinks).
+ */
 export function createSink(
-  config: LogsConfig["sink"],
+  config: SinkConfig,
   stateDir: string,
   logger: Logger,
+  name?: string,
 ): { sink: SinkDefinition; deadLetter: DeadLetterFile } {
-  const encoder = new NdjsonEncoder();
   let sink: SinkDefinition;
   switch (config.type) {
     case "stdout":
-      sink = { encoder, transport: new StdoutTransport(), lanes: 1 };
+      sink = createStdoutSink();
       break;
     case "file":
-      if (config.file.path === "") throw new ConfigError("logs.sink.file.path", "is required when logs.sink.type is file");
-      sink = { encoder, transport: new FileTransport(config.file.path, config.file.maxBytes, config.file.maxFiles), lanes: 1 };
+      sink = createFileSink(config.file);
       break;
     case "http":
-      sink = { encoder, transport: new HttpTransport(config.http, encoder.contentType, logger), lanes: config.http.concurrency };
+      sink = createHttpSink(config.http, logger);
       break;
     case "loki":
       sink = createLokiSink(config.loki, logger);
@@ -48,6 +48,7 @@ export function createSink(
       break;
   }
   const dl = config.deadLetter;
-  const deadLetter = new DeadLetterFile(dl.path !== "" ? dl.path : path.join(stateDir, DEAD_LETTER_FILE), dl.maxBytes, dl.maxFiles);
+  const defaultFile = name === undefined ? DEAD_LETTER_FILE : `dead-letter.${name}.ndjson`;
+  const deadLetter = new DeadLetterFile(dl.path !== "" ? dl.path : path.join(stateDir, defaultFile), dl.maxBytes, dl.maxFiles);
   return { sink, deadLetter };
 }

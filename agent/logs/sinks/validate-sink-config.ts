@@ -2,25 +2,26 @@ import http from "node:http";
 import pino, { type Logger } from "pino";
 import { collectIssue, collectIssueAsync, type ConfigIssue } from "../../config/errors.js";
 import { writableFileProblem } from "../../config/fs-check.js";
-import type { LogsConfig } from "../../config/sections/logs.js";
-import { createElasticsearchSink } from "./elasticsearch.js";
-import { HttpTransport } from "./http.js";
-import { HttpPoster, authHeaders, tlsOptions } from "./http-post.js";
+import type { SinkConfig } from "./config.js";
+import { createElasticsearchSink } from "./elasticsearch/index.js";
+import { HttpTransport } from "./http/transport.js";
+import { authHeaders } from "./http-client/auth.js";
+import { HttpClient } from "./http-client/client.js";
+import type { HttpClientConfig } from "./http-client/config.js";
 import { createSink } from "./index.js";
-import { LokiEncoder } from "./loki.js";
-import type { HttpClientConfig, TlsClientConfig } from "./network-sink-config.js";
-import { resolveSecretValues } from "./secrets.js";
-import { createSyslogSink } from "./syslog.js";
+import { LokiEncoder } from "./loki/encoder.js";
+import { resolveSecretValues } from "./shared/secrets.js";
+import type { TlsClientConfig } from "./shared/tls-config.js";
+import { tlsOptions } from "./shared/tls-options.js";
+import { createSyslogSink } from "./syslog/index.js";
 
 // Every check `run` makes of logs.sink.* before the first record is sent, as one pure pass that
 // reports all problems instead of the first: check-config and run both call it (through
-// agent/config/validate.ts) before anything starts. It does not restate the sinks' rules: it
+// agent/logs/validate-config.ts) before anything starts. It does not restate the sinks' rules: it
 // calls their own checks (constructors, start() of a transport that opens nothing, the shared
 // secret, auth and TLS helpers) piece by piece, so each piece can fail on its own. Nothing is
 // connected, listened on or written; env variables and files the config refers to are read
 // (env:/file: secrets, TLS files), unless `offline`, which lists them as notes instead.
-
-export type SinkConfig = LogsConfig["sink"];
 
 export interface SinkCheckOptions {
   env: NodeJS.ProcessEnv;
@@ -138,7 +139,7 @@ class SinkChecker {
 
   /** The shared HTTP client of loki, elasticsearch and otlp: URL, headers, auth and TLS. */
   httpClient(key: string, c: HttpClientConfig & { auth: { apiKey?: string } }, defaultPath?: string): void {
-    const poster = collectIssue(this.issues, () => new HttpPoster(key, c, this.logger, { defaultPath }));
+    const poster = collectIssue(this.issues, () => new HttpClient(key, c, this.logger, { defaultPath }));
     this.headers(`${key}.headers`, c.headers);
     this.auth(key, c.auth);
     const scheme = poster?.url.protocol ?? schemeOf(c.url);

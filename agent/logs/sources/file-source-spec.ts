@@ -1,4 +1,4 @@
-import type { LogsConfig } from "../../config/sections/logs.js";
+import type { LogsConfig } from "../config.js";
 import { ConfigError } from "../../config/errors.js";
 import type { LineFormat } from "../parsers/format.js";
 import type { MultilineLimits } from "../parsers/multiline.js";

@@ -31,6 +31,14 @@ export interface FileTailManagerDeps {
   submit(records: LogRecord[], ticket: AckTicket<number>, lane: string): void;
   /** Pods whose logs must not be read (the agent's own pod when it prints records to stdout). */
   skipPod?(meta: KubernetesMetadata): boolean;
+  /** Per-sink back-pressure with several sinks (routing/router.ts); absent with one sink. */
+  readonly gate?: ReadGate;
+}
+
+/** Which streams (lanes) must not be read on for now, and when to look again. */
+export interface ReadGate {
+  blocked(lane: string): boolean;
+  onRoom(listener: () => void): void;
 }
 
 const HOUSEKEEPING_MS = 100;
@@ -102,6 +110,7 @@ export class FileTailManager {
     };
     this.opener = new FileOpener(settings, { ...deps, tailerDeps, isTracked: (key) => this.tailers.has(key) });
     this.recovery = new RotationRecovery(this.recoveryHost());
+    deps.gate?.onRoom(() => this.kick());
   }
 
   private recoveryHost(): RecoveryHost {
@@ -437,7 +446,10 @@ export class FileTailManager {
   }
 
   private takeNext(): FileTailer | undefined {
+    // Files whose records wait on a full sink stay queued; the sink's room kicks the pump again.
+    const gate = this.deps.gate;
     for (const t of this.drainQueue) {
+      if (gate !== undefined && gate.blocked(t.stream)) continue;
       // One rotated file of a stream at a time, the oldest first: reading them by turns would
       // interleave their records in the lane.
       const oldest = this.oldestDraining(t.stream);
@@ -446,6 +458,7 @@ export class FileTailManager {
       return t;
     }
     for (const t of this.readQueue) {
+      if (gate !== undefined && gate.blocked(t.stream)) continue;
       // Waits (stays queued) while a rotated file of its stream has unread data.
       if (this.draining.size > 0 && this.draining.has(t.stream)) continue;
       if (this.copyLookups.size > 0 && this.copyLookups.has(t.stream)) continue;

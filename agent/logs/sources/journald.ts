@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
-import type { LogsConfig } from "../../config/sections/logs.js";
+import type { LogsConfig } from "../config.js";
 import { AckTracker, type AckTicket } from "../ack-tracker.js";
 import { settlesBy } from "../deadline.js";
 import type { CheckpointStore } from "../checkpoint.js";
@@ -10,6 +10,7 @@ import type { LogMetrics } from "../metrics.js";
 import { makeRecord, type LogOrigin, type LogRecord } from "../record.js";
 import { nowRfc3339, rfc3339FromMicros } from "../time.js";
 import { LineSplitter } from "./line-splitter.js";
+import type { ReadGate } from "./file-tail-manager.js";
 
 export const JOURNALD_SOURCE = "journald";
 const CURSOR_NAME = "journald";
@@ -37,6 +38,8 @@ export interface JournaldDeps {
   readonly budget: InFlightBudget;
   readonly nodeName: string;
   submit(records: LogRecord[], ticket: AckTicket<string>, lane: string): void;
+  /** Per-sink back-pressure with several sinks (see file-tail-manager.ts ReadGate). */
+  readonly gate?: ReadGate;
 }
 
 /** One journal entry of `journalctl -o json` as a record plus its cursor; undefined if unusable. */
@@ -75,6 +78,7 @@ export class JournaldSource {
   private missingLogged = false;
   private startFromEnd: boolean;
   private exited?: Promise<void>;
+  private resumeListening = false;
 
   constructor(
     private readonly config: LogsConfig["sources"]["journald"],
@@ -131,6 +135,9 @@ export class JournaldSource {
       if (this.deps.budget.exhausted) {
         child.stdout.pause();
         void this.deps.budget.waitForRoom().then(() => child.stdout.resume());
+      } else if (this.deps.gate?.blocked(JOURNALD_SOURCE)) {
+        child.stdout.pause();
+        this.resumeWhenUnblocked();
       }
     });
     child.stderr.on("data", (chunk: Buffer) => {
@@ -161,6 +168,16 @@ export class JournaldSource {
         this.deps.logger.warn({ code, signal, stderr: stderrTail.trim() }, "journalctl exited; restarting after the last cursor read");
         this.scheduleRestart();
       });
+    });
+  }
+
+  /** Resumes journalctl's output once no full sink holds journal records any more. */
+  private resumeWhenUnblocked(): void {
+    if (this.resumeListening) return;
+    this.resumeListening = true;
+    this.deps.gate?.onRoom(() => {
+      const stdout = this.child?.stdout;
+      if (stdout?.isPaused() && !this.deps.gate?.blocked(JOURNALD_SOURCE) && !this.deps.budget.exhausted) stdout.resume();
     });
   }
 

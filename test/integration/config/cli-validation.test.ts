@@ -8,7 +8,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { runAgent, startAgent, type ExitResult } from "../../helpers/agent-process.js";
-import { configSchema } from "../../../agent/config/root.js";
+import { configSchema } from "../../../agent/config-schema.js";
 import { envNameOf, kebabFlagOf, walkFields, type Field, type Section } from "../../../agent/config/schema.js";
 
 let dir: string;

@@ -8,7 +8,7 @@ import { makeTlsFixtures } from "../sinks/harness/servers.js";
 import { waitFor } from "./harness/agent-process.js";
 import { inProcessPipeline, logsConfig } from "./harness/in-process.js";
 import { LogReceiver, type ReceiverTls } from "./harness/receiver.js";
-import type { LogsConfig } from "../../../agent/config/sections/logs.js";
+import type { LogsConfig } from "../../../agent/logs/config.js";
 
 async function errorsByReason(registry: Registry, reason: string): Promise<number> {
   const m = await registry.getSingleMetric("nodetap_log_send_errors_total")?.get();

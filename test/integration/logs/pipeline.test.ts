@@ -7,7 +7,7 @@ import { ConfigError } from "../../../agent/config/errors.js";
 import { loadConfig } from "../../../agent/config/load.js";
 import { CHECKPOINT_FILE } from "../../../agent/logs/checkpoint.js";
 import { createLogPipeline } from "../../../agent/logs/index.js";
-import { StdoutTransport } from "../../../agent/logs/sinks/stdout.js";
+import { StdoutTransport } from "../../../agent/logs/sinks/stdout/transport.js";
 import { Registry } from "prom-client";
 import pino from "pino";
 import { waitFor } from "./harness/agent-process.js";

@@ -6,7 +6,7 @@ import pino from "pino";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { defaultsOf } from "../../../agent/config/schema.js";
-import { logsSchema } from "../../../agent/config/sections/logs.js";
+import { logsSchema } from "../../../agent/logs/config.js";
 import { createLogPipeline, type LogRecord } from "../../../agent/logs/index.js";
 import { makeRecord, type LogOrigin } from "../../../agent/logs/record.js";
 import {

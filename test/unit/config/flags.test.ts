@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { flagNamesOf, loadConfig, readConfig } from "../../../agent/config/load.js";
-import { configSchema } from "../../../agent/config/root.js";
+import { configSchema } from "../../../agent/config-schema.js";
 import { kebabFlagOf, walkFields, type Section } from "../../../agent/config/schema.js";
 import { helpText, markdownReference } from "../../../agent/config/docs.js";
 import { closest, distance } from "../../../agent/config/suggest.js";

@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { checkConfig, validateConfig, writableDirProblem } from "../../../agent/config/validate.js";
+import { checkConfig, validateConfig } from "../../../agent/check-config.js";
+import { writableDirProblem } from "../../../agent/config/fs-check.js";
 import { formatIssue, type ConfigIssue } from "../../../agent/config/errors.js";
 import { loadConfig } from "../../../agent/config/load.js";
 

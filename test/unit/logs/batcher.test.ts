@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { AckTracker } from "../../../agent/logs/ack-tracker.js";
-import { Batcher, type Batch } from "../../../agent/logs/sinks/batcher.js";
+import { Batcher, type Batch } from "../../../agent/logs/delivery/batcher.js";
 import { makeRecord, recordSize } from "../../../agent/logs/record.js";
 import { TEST_ORIGIN } from "./helpers.js";
 

@@ -5,10 +5,10 @@ import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { InFlightBudget } from "../../../agent/logs/in-flight-budget.js";
 import { makeRecord, type LogRecord } from "../../../agent/logs/record.js";
-import { DeadLetterFile } from "../../../agent/logs/sinks/dead-letter.js";
-import { Delivery } from "../../../agent/logs/sinks/delivery.js";
-import { RetryPolicy } from "../../../agent/logs/sinks/retry-policy.js";
-import type { DeliveryResult, RecordEncoder, Transport } from "../../../agent/logs/sinks/sink.js";
+import { DeadLetterFile } from "../../../agent/logs/delivery/dead-letter.js";
+import { Delivery } from "../../../agent/logs/delivery/delivery.js";
+import { RetryPolicy } from "../../../agent/logs/delivery/retry-policy.js";
+import type { DeliveryResult, RecordEncoder, Transport } from "../../../agent/logs/delivery/sink.js";
 import { counterValue, newMetrics, TEST_ORIGIN } from "./helpers.js";
 
 const rec = (msg: string): LogRecord => makeRecord("2024-05-01T10:00:00.000000000Z", "stdout", msg, TEST_ORIGIN);

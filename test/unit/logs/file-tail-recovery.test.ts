@@ -4,7 +4,7 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { defaultsOf } from "../../../agent/config/schema.js";
-import { logsSchema, type LogsConfig } from "../../../agent/config/sections/logs.js";
+import { logsSchema, type LogsConfig } from "../../../agent/logs/config.js";
 import { CheckpointStore } from "../../../agent/logs/checkpoint.js";
 import { InFlightBudget } from "../../../agent/logs/in-flight-budget.js";
 import type { LogRecord } from "../../../agent/logs/record.js";

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { defaultsOf } from "../../../agent/config/schema.js";
-import { logsSchema } from "../../../agent/config/sections/logs.js";
+import { logsSchema } from "../../../agent/logs/config.js";
 import { CheckpointStore } from "../../../agent/logs/checkpoint.js";
 import { InFlightBudget } from "../../../agent/logs/in-flight-budget.js";
 import { CriDecoder } from "../../../agent/logs/parsers/cri.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RETRY_AFTER_CAP_MS, RetryPolicy, parseRetryAfter } from "../../../agent/logs/sinks/retry-policy.js";
-import { outcomeOfError, outcomeOfStatus } from "../../../agent/logs/sinks/http-outcome.js";
+import { RETRY_AFTER_CAP_MS, RetryPolicy, parseRetryAfter } from "../../../agent/logs/delivery/retry-policy.js";
+import { outcomeOfError, outcomeOfStatus } from "../../../agent/logs/sinks/shared/outcome.js";
 
 describe("RetryPolicy", () => {
   it("doubles per failure up to the maximum, with jitter between half and all", () => {

@@ -3,7 +3,7 @@ import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { RotatingFileWriter } from "../../../agent/logs/sinks/rotating-file.js";
+import { RotatingFileWriter } from "../../../agent/logs/delivery/rotating-file.js";
 
 function enospc(): NodeJS.ErrnoException {
   return Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });

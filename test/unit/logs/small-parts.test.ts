@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../../agent/config/errors.js";
 import { normalizeRfc3339, nowRfc3339, rfc3339FromMicros } from "../../../agent/logs/time.js";
-import { resolveSecretValues } from "../../../agent/logs/sinks/secrets.js";
-import { NdjsonEncoder } from "../../../agent/logs/sinks/ndjson.js";
+import { resolveSecretValues } from "../../../agent/logs/sinks/shared/secrets.js";
+import { NdjsonEncoder } from "../../../agent/logs/sinks/shared/ndjson.js";
 import { makeRecord } from "../../../agent/logs/record.js";
 import { parseJournalEntry } from "../../../agent/logs/sources/journald.js";
 import { fixture } from "./helpers.js";

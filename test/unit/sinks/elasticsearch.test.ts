@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { makeRecord, type LogOrigin } from "../../../agent/logs/record.js";
-import { BulkEncoder, bulkOutcome, bulkRequestOutcome, documentId, expandIndex } from "../../../agent/logs/sinks/elasticsearch.js";
+import { BulkEncoder, documentId, expandIndex } from "../../../agent/logs/sinks/elasticsearch/encoder.js";
+import { bulkOutcome, bulkRequestOutcome } from "../../../agent/logs/sinks/elasticsearch/response.js";
 
 const POD: LogOrigin = {
   source: "pods",

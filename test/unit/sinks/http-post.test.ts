@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { authHeaders } from "../../../agent/logs/sinks/http-post.js";
+import { authHeaders } from "../../../agent/logs/sinks/http-client/auth.js";
 
 describe("authHeaders", () => {
   const none = { username: "", password: "", bearerToken: "" };

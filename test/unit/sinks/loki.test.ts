@@ -2,8 +2,9 @@ import fc from "fast-check";
 import snappy from "snappyjs";
 import { describe, expect, it } from "vitest";
 import { makeRecord, type LogOrigin } from "../../../agent/logs/record.js";
-import { LokiEncoder, escapeLabelValue, lokiOutcome } from "../../../agent/logs/sinks/loki.js";
-import { ProtoWriter } from "../../../agent/logs/sinks/protobuf.js";
+import { LokiEncoder, escapeLabelValue } from "../../../agent/logs/sinks/loki/encoder.js";
+import { lokiOutcome } from "../../../agent/logs/sinks/loki/transport.js";
+import { ProtoWriter } from "../../../agent/logs/sinks/shared/protobuf.js";
 import { decodeMessage, msgs, num, str } from "./proto-reader.js";
 
 const POD: LogOrigin = {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { makeRecord, type LogOrigin } from "../../../agent/logs/record.js";
-import { OtlpEncoder, errorMessageOf, otlpOutcome, partialSuccessOf } from "../../../agent/logs/sinks/otlp.js";
-import { ProtoWriter } from "../../../agent/logs/sinks/protobuf.js";
+import { OtlpEncoder } from "../../../agent/logs/sinks/otlp/encoder.js";
+import { errorMessageOf, otlpOutcome, partialSuccessOf } from "../../../agent/logs/sinks/otlp/response.js";
+import { ProtoWriter } from "../../../agent/logs/sinks/shared/protobuf.js";
 import { VERSION } from "../../../agent/version.js";
 import { decodeMessage, msgs, num, str, type ProtoFields } from "./proto-reader.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { makeRecord, type LogOrigin } from "../../../agent/logs/record.js";
-import { SyslogEncoder, headerField, sdValue, splitFrames, syslogTime, utf8Prefix } from "../../../agent/logs/sinks/syslog.js";
+import { SyslogEncoder, headerField, sdValue, splitFrames, syslogTime, utf8Prefix } from "../../../agent/logs/sinks/syslog/encoder.js";
 
 const POD: LogOrigin = {
   source: "pods",

@@ -1,7 +1,7 @@
 import pino from "pino";
 import { Registry } from "prom-client";
 import { defaultsOf } from "../../../../agent/config/schema.js";
-import { logsSchema, type LogsConfig } from "../../../../agent/config/sections/logs.js";
+import { logsSchema, type LogsConfig } from "../../../../agent/logs/config.js";
 import { createLogPipeline, type LogPipeline } from "../../../../agent/logs/index.js";
 
 /** The logs defaults with sources off, fast timings, and `patch` applied (deep). */

@@ -1,0 +1,11 @@
+import { ConfigError } from "../../../config/errors.js";
+import type { SinkDefinition } from "../../delivery/sink.js";
+import { NdjsonEncoder } from "../shared/ndjson.js";
+import type { FileSinkConfig } from "./config.js";
+import { FileTransport } from "./transport.js";
+
+/** The file sink: NDJSON lines appended to a file rotated by size, one lane. */
+export function createFileSink(config: FileSinkConfig): SinkDefinition {
+  if (config.path === "") throw new ConfigError("logs.sink.file.path", "is required when logs.sink.type is file");
+  return { encoder: new NdjsonEncoder(), transport: new FileTransport(config.path, config.maxBytes, config.maxFiles), lanes: 1 };
+}
