@@ -79,7 +79,8 @@ type Tool = "nodetap (gzip)" | "nodetap (no compression)" | "nodetap (routing ch
 
 /**
  * A realistic chain: two namespaces excluded (none in the data, so every record is matched and
- * kept), JSON lines parsed (a fifth of the data), a per-container rate limit high enough never to
+ * kept), every line's "seq=N " prefix parsed by a regex into an attribute, JSON lines parsed (a
+ * fifth of the data), a per-container rate limit high enough never to
  * drop at full speed (its buckets still run for every record), and two gzip HTTP sinks: every
  * record to one, a copy of stderr (a tenth) to the other.
  */
@@ -93,6 +94,8 @@ function routingChain(all: string, errors: string): Record<string, unknown> {
     ],
     filters: [
       { type: "drop", name: "exclude-namespaces", match: { namespaces: ["kube-system", "monitoring"] } },
+      // The data's messages start with "seq=N "; its JSON lines are JSON after that prefix.
+      { type: "regex", name: "seq-prefix", pattern: "^seq=(?<seq>\\d+) (?<message>.*)$" },
       { type: "json", name: "parse-json" },
       { type: "rateLimit", name: "per-container", linesPerSecond: 10_000_000, burst: 10_000_000 },
     ],
