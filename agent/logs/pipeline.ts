@@ -22,7 +22,7 @@ import type { SinkDefinition } from "./delivery/sink.js";
 import { FilterChain } from "./filters/chain.js";
 import { RoutingMetrics } from "./routing/metrics.js";
 import { Router, type RoutedSink } from "./routing/router.js";
-import { compileRoutes } from "./routing/routes.js";
+import { compileRoutes, type CompiledRoute } from "./routing/routes.js";
 import { SinkBudget, type ByteBudget } from "./routing/sink-budget.js";
 import type { ReadGate } from "./sources/file-tail-manager.js";
 
@@ -83,6 +83,7 @@ export class LogPipelineRunner {
   private readonly specs: FileSourceSpec[];
   private readonly sinkSpecs: SinkSpec[];
   private readonly filters: FilterChain | undefined;
+  private readonly routes: CompiledRoute[] | undefined;
   private readonly logger: Logger;
   private readonly nodeName: string;
   private running?: Running;
@@ -94,8 +95,9 @@ export class LogPipelineRunner {
     this.specs = fileSourceSpecs(opts.config);
     this.sinkSpecs = sinkSpecsOf(opts.config);
     for (const sink of this.sinkSpecs) checkSinkConfig(sink);
-    // Compiled here for its config errors; start() builds the router with it.
-    compileRoutes(opts.config.routes, this.sinkNames);
+    // Compiled here for its config errors (the sink count included); start() routes with it.
+    const routes = compileRoutes(opts.config.routes, this.sinkNames);
+    this.routes = routes.length > 0 ? routes : undefined;
     this.filters =
       opts.config.filters.length > 0 ? new FilterChain(opts.config.filters, { registry: opts.registry, logger: opts.logger }) : undefined;
     // Outside a cluster (no NODE_NAME from the chart) records still say which host they come from.
@@ -147,8 +149,7 @@ export class LogPipelineRunner {
         budget: s.budget!,
         submit: (records, ticket, lane) => s.delivery.submit(records, ticket, lane),
       }));
-      const routes = config.routes.length > 0 ? compileRoutes(config.routes, this.sinkNames) : undefined;
-      const r = new Router(routed, routes, this.filters, { routed: routingMetrics.routed, unrouted: routingMetrics.unrouted });
+      const r = new Router(routed, this.routes, this.filters, { routed: routingMetrics.routed, unrouted: routingMetrics.unrouted });
       router = r;
       submit = (records, ticket, lane) => r.submit(records, ticket, lane);
       // One sink's share is the whole budget: the node-wide pause is enough.
@@ -306,7 +307,6 @@ export class LogPipelineRunner {
 function sinkSpecsOf(config: LogsConfig): SinkSpec[] {
   const named = Object.entries(config.sinks);
   if (named.length === 0) return [{ name: config.sink.type, key: "logs.sink", config: config.sink, maxInFlightBytes: 0 }];
-  if (named.length > 30) throw new ConfigError("logs.sinks", `has ${named.length} sinks; at most 30 are allowed`);
   return named.map(([name, { maxInFlightBytes, ...sink }]) => ({ name, key: `logs.sinks.${name}`, config: sink, maxInFlightBytes }));
 }
 

@@ -2,7 +2,7 @@ import type { Counter } from "prom-client";
 import type { Acknowledgeable } from "../ack-tracker.js";
 import type { LogRecord } from "../record.js";
 import { FanOutTicket } from "./fan-out-ticket.js";
-import type { CompiledRoute } from "./routes.js";
+import { MAX_SINKS, type CompiledRoute } from "./routes.js";
 import type { SinkBudget } from "./sink-budget.js";
 
 /** A sink as the router sees it: where its copies go and the budget they count in. */
@@ -46,7 +46,7 @@ export class Router {
     private readonly filters: RecordFilter | undefined,
     private readonly metrics: RouterMetrics,
   ) {
-    if (sinks.length > 30) throw new Error("at most 30 sinks");
+    if (sinks.length > MAX_SINKS) throw new Error(`at most ${MAX_SINKS} sinks`);
     this.allSinks = sinks.map((_, i) => i);
   }
 

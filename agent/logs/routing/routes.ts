@@ -12,6 +12,8 @@ export const routeSection = {
 
 export type RouteConfig = Infer<typeof routeSection>;
 
+export const MAX_SINKS = 30;
+
 export interface CompiledRoute {
   readonly name: string;
   /** undefined: the route matches every record. */
@@ -25,6 +27,8 @@ export interface CompiledRoute {
  * it; with routes configured, a record no route matches goes nowhere (counted as unrouted).
  */
 export function compileRoutes(routes: readonly RouteConfig[], sinkNames: readonly string[], keyPrefix = "logs.routes"): CompiledRoute[] {
+  // A record's sinks are a bit mask (router.ts).
+  if (sinkNames.length > MAX_SINKS) throw new ConfigError("logs.sinks", `has ${sinkNames.length} sinks; at most ${MAX_SINKS} are allowed`);
   const seen = new Set<string>();
   return routes.map((route, i) => {
     const key = `${keyPrefix}[${i}]`;

@@ -66,6 +66,11 @@ const cases: Array<{ what: string; logs: string; args?: string[]; errors: RegExp
     errors: [/logs\.routes\[0\]\.match\.messagePattern \(in .*\): .* is not a valid regular expression/],
   },
   {
+    what: "more sinks than a record's sink mask holds",
+    logs: `  sinks:\n${Array.from({ length: 31 }, (_, i) => `    s${i}: { type: stdout }\n`).join("")}`,
+    errors: [/logs\.sinks( \(in .*\))?: has 31 sinks; at most 30 are allowed$/],
+  },
+  {
     what: "filters given as a mapping",
     logs: "  filters: { type: drop }\n",
     errors: [/logs\.filters \(in .*\): expected a list, got a mapping/],
