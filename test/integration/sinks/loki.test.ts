@@ -89,7 +89,7 @@ describe.runIf(havePrograms("Loki sink", "victoria-logs", "openssl"))(
         await sleep(500);
         for (const p of pods) appendCri(p.log.file, p.lines.slice(200)); // the rest while the agent runs
         const total = pods.reduce((n, p) => n + p.lines.length, 0);
-        await vl.waitForCount("*", total, 60_000, tenant);
+        await vl.waitForRows("*", total, 60_000, tenant);
         await sleep(1500); // late duplicates would show up now
         const rows = await vl.query("*", tenant);
         expect(rows).toHaveLength(total);
@@ -130,7 +130,7 @@ describe.runIf(havePrograms("Loki sink", "victoria-logs", "openssl"))(
       await sleep(2000);
       writer.stop();
       const written = writer.seq;
-      await vl.waitForCount("*", written, 90_000);
+      await vl.waitForRows("*", written, 90_000);
       await sleep(1500);
       const ledger = new SequenceLedger(written + 10);
       for (const row of await vl.query("*")) ledger.add(row._msg);
@@ -154,7 +154,7 @@ describe.runIf(havePrograms("Loki sink", "victoria-logs", "openssl"))(
       lines[50] = { ...lines[50], message: big };
       appendCri(pod.file, lines);
       const agent = track(await startAgent(dir, { type: "loki", loki: { url: `${vl.base}${PUSH}`, headers: NO_PARSING } }));
-      await vl.waitForCount("*", 100, 60_000);
+      await vl.waitForRows("*", 100, 60_000);
       await waitUntil("the dead letter", () => readDeadLetters(dir).length === 1, 30_000);
       const rows = await vl.query("*");
       expect(rows.map((r) => r._msg).sort()).toEqual(
@@ -203,8 +203,8 @@ describe.runIf(havePrograms("Loki sink", "victoria-logs", "openssl"))(
 
       // The right CA: everything (still unacknowledged from the failed run) arrives.
       track(await startAgent(dir, { type: "loki", loki: { url: `${vl.tlsBase}${PUSH}`, headers: NO_PARSING, tls: { caFile: tls.ca } } }));
-      await vl.waitForCount("*", lines.length, 60_000);
-      expect((await vl.query("*")).map((r) => r._msg)).toEqual(lines.map((l) => l.message));
+      const rows = await vl.waitForRows("*", lines.length, 60_000);
+      expect(rows.map((r) => r._msg)).toEqual(lines.map((l) => l.message));
     });
   },
 );

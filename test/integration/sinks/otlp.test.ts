@@ -99,7 +99,7 @@ describe.runIf(havePrograms("OTLP sink", "otelcol", "victoria-logs", "openssl"))
       for (const p of pods) appendCri(p.log.file, p.lines);
       track(await startAgent(dir, { type: "otlp", otlp: { url: `${vl.base}/insert/opentelemetry/v1/logs`, encoding: "protobuf" } }));
       const total = pods.reduce((n, p) => n + p.lines.length, 0);
-      await vl.waitForCount("*", total);
+      await vl.waitForRows("*", total);
       await sleep(1000);
       const rows = await vl.query("*");
       expect(rows).toHaveLength(total);

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { epochNanos } from "./corpus.js";
 import { freePort, ServerProcess, testenvTool, waitUntil } from "./servers.js";
 
 export type VlRow = Record<string, string> & { _msg: string; _time: string; _stream: string };
@@ -74,16 +75,23 @@ export class VictoriaLogs {
     return this.server.stop(signal);
   }
 
-  /** Rows matching a LogsQL query (all fields), oldest first. */
+  /**
+   * Rows matching a LogsQL query (all fields), oldest first. Sorted here rather than with a
+   * `| sort by (_time)` pipe: in one CI run that pipe answered no rows at all right after
+   * `stats count()` had counted every one of them.
+   */
   async query(logsql: string, tenant?: string): Promise<VlRow[]> {
-    const url = `http://127.0.0.1:${this.port}/select/logsql/query?${new URLSearchParams({ query: `${logsql} | sort by (_time)`, limit: "10000000" })}`;
+    const url = `http://127.0.0.1:${this.port}/select/logsql/query?${new URLSearchParams({ query: logsql, limit: "10000000" })}`;
     const res = await fetch(url, { headers: tenant ? { AccountID: tenant, ProjectID: "0" } : {} });
     if (!res.ok) throw new Error(`LogsQL query failed: ${res.status} ${await res.text()}`);
     const text = await res.text();
-    return text
+    const rows = text
       .split("\n")
       .filter((l) => l !== "")
       .map((l) => JSON.parse(l) as VlRow);
+    const keyed = rows.map((row) => ({ row, at: epochNanos(row._time) }));
+    keyed.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    return keyed.map((k) => k.row);
   }
 
   /** Number of rows matching `logsql` (LogsQL stats). */
@@ -95,12 +103,14 @@ export class VictoriaLogs {
     return line ? Number((JSON.parse(line) as { n: string }).n) : 0;
   }
 
-  async waitForCount(logsql: string, n: number, timeoutMs = 60_000, tenant?: string): Promise<void> {
-    let last = -1;
+  /** Waits until `query(logsql)` returns at least `n` rows, and returns them. */
+  async waitForRows(logsql: string, n: number, timeoutMs = 60_000, tenant?: string): Promise<VlRow[]> {
+    let rows: VlRow[] = [];
     try {
-      await waitUntil(`${n} rows for ${logsql}`, async () => (last = await this.count(logsql, tenant)) >= n, timeoutMs, 300);
+      await waitUntil(`${n} rows for ${logsql}`, async () => (rows = await this.query(logsql, tenant)).length >= n, timeoutMs, 300);
     } catch (err) {
-      throw new Error(`${(err as Error).message}; last count ${last}; server: ${this.server.tail(1500)}`, { cause: err });
+      throw new Error(`${(err as Error).message}; last count ${rows.length}; server: ${this.server.tail(1500)}`, { cause: err });
     }
+    return rows;
   }
 }
