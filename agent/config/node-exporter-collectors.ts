@@ -6,6 +6,7 @@
 export const NODE_EXPORTER_COLLECTORS = new Set([
   "arp",
   "bcache",
+  "bcachefs",
   "bonding",
   "btrfs",
   "buddyinfo",
@@ -15,6 +16,7 @@ export const NODE_EXPORTER_COLLECTORS = new Set([
   "cpufreq",
   "cpu_vulnerabilities",
   "diskstats",
+  "dmmultipath",
   "dmi",
   "drbd",
   "drm",

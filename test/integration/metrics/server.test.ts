@@ -76,6 +76,51 @@ function normalizeHelp(help: string | undefined): string | undefined {
 
 afterAll(removeTempDirs);
 
+/**
+ * Differences between nodetap's exposition and node_exporter's recorded one for the families of
+ * the required collectors: missing or extra series, types, values; and host families nodetap
+ * serves that node_exporter did not with the same collectors.
+ */
+function conformanceProblems(actual: Map<string, ParsedFamily>, expected: Map<string, ParsedFamily>): string[] {
+  const required = familiesOf(E2E_REQUIRED_COLLECTORS, expected.keys()).sort();
+  const problems: string[] = [];
+  for (const name of required) {
+    const exp = expected.get(name)!;
+    const act = actual.get(name);
+    const expectedSamples = [...exp.samples].filter(([key]) => !NOT_FROM_THE_TREE.has(key));
+    if (expectedSamples.length === 0 && act === undefined) continue;
+    if (!act) {
+      problems.push(`${name}: family missing`);
+      continue;
+    }
+    if (act.type !== exp.type) problems.push(`${name}: type ${act.type}, node_exporter ${exp.type}`);
+    if (E2E_VARYING.test(name)) {
+      // Presence only (values, and for the time zone the label value, vary run to run).
+      if (act.samples.size === 0) problems.push(`${name}: no samples`);
+      continue;
+    }
+    for (const [key, value] of expectedSamples) {
+      const got = act.samples.get(key);
+      if (got === undefined) problems.push(`missing ${key} (node_exporter: ${value})`);
+      else if (!sameValue(got, value)) problems.push(`${key}: ${got}, node_exporter ${value}`);
+    }
+    for (const key of act.samples.keys()) if (!exp.samples.has(key)) problems.push(`extra ${key} = ${act.samples.get(key)}`);
+  }
+  const requiredSet = new Set(required);
+  for (const name of actual.keys()) {
+    if (requiredSet.has(name) || name.startsWith("nodetap_") || name.startsWith("process_") || name.startsWith("nodejs_")) continue;
+    if (name === "node_scrape_collector_success" || name === "node_scrape_collector_duration_seconds") continue;
+    problems.push(`extra family ${name}`);
+  }
+  return problems;
+}
+
+/** nodetap's exposition with rapl's zone paths relative to the fixture, as node_exporter's run had them. */
+async function scrapeAsRecorded(agent: AgentProcess): Promise<Map<string, ParsedFamily>> {
+  const text = await getText(`${agent.url}/metrics`);
+  return parseExposition(text.replaceAll(`path="${FIXTURE_ROOT}/`, 'path="collector/fixtures/'));
+}
+
 describe("nodetap on the node_exporter fixture tree, over HTTP", () => {
   let agent: AgentProcess;
 
@@ -227,10 +272,7 @@ describe("nodetap on the node_exporter fixture tree, over HTTP", () => {
     const required = familiesOf(E2E_REQUIRED_COLLECTORS, expected.keys()).sort();
 
     beforeAll(async () => {
-      // rapl's path label is the zone directory under the sysfs root as given: relative to the
-      // fixture, as node_exporter's run had it (collector/fixtures/sys).
-      const text = await getText(`${agent.url}/metrics`);
-      actual = parseExposition(text.replaceAll(`path="${FIXTURE_ROOT}/`, 'path="collector/fixtures/'));
+      actual = await scrapeAsRecorded(agent);
     });
 
     it("maps every family of e2e-output.txt to exactly one collector (collector-families.ts)", () => {
@@ -242,37 +284,7 @@ describe("nodetap on the node_exporter fixture tree, over HTTP", () => {
     });
 
     it("has every series of the required collectors with node_exporter's labels, type and value, and nothing extra", () => {
-      const problems: string[] = [];
-      for (const name of required) {
-        const exp = expected.get(name)!;
-        const act = actual.get(name);
-        const expectedSamples = [...exp.samples].filter(([key]) => !NOT_FROM_THE_TREE.has(key));
-        if (expectedSamples.length === 0 && act === undefined) continue;
-        if (!act) {
-          problems.push(`${name}: family missing`);
-          continue;
-        }
-        if (act.type !== exp.type) problems.push(`${name}: type ${act.type}, node_exporter ${exp.type}`);
-        if (E2E_VARYING.test(name)) {
-          // Presence only (values, and for the time zone the label value, vary run to run).
-          if (act.samples.size === 0) problems.push(`${name}: no samples`);
-          continue;
-        }
-        for (const [key, value] of expectedSamples) {
-          const got = act.samples.get(key);
-          if (got === undefined) problems.push(`missing ${key} (node_exporter: ${value})`);
-          else if (!sameValue(got, value)) problems.push(`${key}: ${got}, node_exporter ${value}`);
-        }
-        for (const key of act.samples.keys()) if (!exp.samples.has(key)) problems.push(`extra ${key} = ${act.samples.get(key)}`);
-      }
-      // Host families nodetap emits that node_exporter did not (with the same collectors).
-      const requiredSet = new Set(required);
-      for (const name of actual.keys()) {
-        if (requiredSet.has(name) || name.startsWith("nodetap_") || name.startsWith("process_") || name.startsWith("nodejs_")) continue;
-        if (name === "node_scrape_collector_success" || name === "node_scrape_collector_duration_seconds") continue;
-        problems.push(`extra family ${name}`);
-      }
-      expect(problems).toEqual([]);
+      expect(conformanceProblems(actual, expected)).toEqual([]);
     });
 
     it("has the series of the run-to-run-varying families that node_exporter has (presence)", () => {
@@ -306,6 +318,32 @@ describe("nodetap on the node_exporter fixture tree, over HTTP", () => {
         .map((n) => `${n}: ${JSON.stringify(actual.get(n)!.help)}, node_exporter ${JSON.stringify(expected.get(n)!.help)}`);
       expect(problems).toEqual([]);
     });
+  });
+});
+
+/**
+ * node_exporter's end-to-end script compares against e2e-64k-page-output.txt on aarch64 and
+ * ppc64le, where it runs with --no-collector.cpu.info (CPU info is tested on x86-64 only); the
+ * file differs from e2e-output.txt by exactly the families that flag removes. Page-size-scaled
+ * values (sockstat's *_mem_bytes) are the same in both files, so that run had 4 KiB pages; the
+ * page size itself is read from /proc/self/auxv (test/unit/host/page-size.test.ts, sockstat's tests).
+ */
+describe("node_exporter's aarch64/ppc64le end-to-end output (e2e-64k-page-output.txt)", () => {
+  let agent: AgentProcess;
+  beforeAll(async () => {
+    agent = await startAgent({
+      args: [...e2eProcessFlags(), "--no-collector.cpu.info", "--collector.cpu.info.flags-include=", "--collector.cpu.info.bugs-include="],
+    });
+  });
+  afterAll(async () => {
+    await agent?.stop();
+  });
+
+  it("equals it for every family of the required collectors", async () => {
+    const expected64k = parseExposition(fs.readFileSync(path.join(FIXTURE_ROOT, "e2e-64k-page-output.txt"), "utf8"));
+    const x86Only = [...expectedFamilies().keys()].filter((n) => !expected64k.has(n));
+    expect(x86Only.sort()).toEqual(["node_cpu_bug_info", "node_cpu_flag_info", "node_cpu_frequency_hertz", "node_cpu_info"]);
+    expect(conformanceProblems(await scrapeAsRecorded(agent), expected64k)).toEqual([]);
   });
 });
 
