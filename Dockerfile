@@ -18,7 +18,8 @@ ARG REVISION=unknown
 WORKDIR /src
 # Optional build secret "build_ca": a PEM bundle for a TLS-intercepting proxy in front of the npm
 # registry (buildah/docker build --secret id=build_ca,src=ca.pem). Unused when not given.
-# A C compiler for the native addons (timex.node: adjtimex(2); nvml.node: NVIDIA's NVML, dlopen'ed at run time), for the target arch.
+# A C compiler for the native addons (timex.node: adjtimex(2); nvml.node: NVIDIA's NVML, dlopen'ed at run time;
+# neigh.node: the rtnetlink neighbour dump for arp), for the target arch.
 RUN set -eu; \
     build="$(dpkg --print-architecture)"; target="${TARGETARCH:-$build}"; pkgs="gcc libc6-dev"; \
     if [ "$target" != "$build" ]; then \
@@ -46,6 +47,7 @@ RUN --mount=type=secret,id=build_ca,required=false \
     cp "dist/nodetap-linux-$arch" /out/nodetap; \
     cp "dist/timex-linux-$arch.node" /out/timex.node; \
     cp "dist/nvml-linux-$arch.node" /out/nvml.node; \
+    cp "dist/neigh-linux-$arch.node" /out/neigh.node; \
     cp "/root/.cache/nodetap-testenv/node-v$(sed -n 's/^NODE_LTS_VERSION=//p' scripts/testenv-versions.sh)-linux-$arch/LICENSE" /out/licenses/node.LICENSE; \
     cp dist/bundle/nodetap.cjs.LEGAL.txt /out/licenses/bundled-packages.LEGAL.txt 2>/dev/null || true; \
     /out/nodetap --version >/dev/null 2>&1 || [ "$arch" != x64 ] || [ "$(uname -m)" != x86_64 ]
@@ -67,7 +69,7 @@ LABEL org.opencontainers.image.title="nodetap" \
       org.opencontainers.image.documentation="https://github.com/nodetap/nodetap/blob/main/README.md" \
       org.opencontainers.image.vendor="nodetap" \
       org.opencontainers.image.base.name="${RUNTIME_IMAGE}"
-COPY --from=build /out/nodetap /out/timex.node /out/nvml.node /usr/bin/
+COPY --from=build /out/nodetap /out/timex.node /out/nvml.node /out/neigh.node /usr/bin/
 COPY --from=build /out/licenses/ /usr/share/doc/nodetap/
 # Non-root by default (distroless "nonroot"): enough to serve host metrics. The Helm chart runs it
 # as uid 0 with every capability dropped, which pod and host log files need (chart/README.md).

@@ -3,6 +3,7 @@ import type { ConfigIssue } from "./config/errors.js";
 import { readConfig, type ReadConfig } from "./config/load.js";
 import type { AgentConfig } from "./config-schema.js";
 import { validateLogsConfig } from "./logs/validate-config.js";
+import { validateMetricsConfig } from "./metrics/validate-config.js";
 import { validateWebConfig } from "./server/validate-config.js";
 
 /**
@@ -33,6 +34,7 @@ export async function validateConfig(
 ): Promise<ConfigIssue[]> {
   const check = new ConfigChecker({ env, explicit: opts.explicit, failed: opts.failed, offline: opts.offline });
   validateWebConfig(config.web, check);
+  validateMetricsConfig(config.metrics, check);
   await validateLogsConfig(config.logs, check);
   // Issues with the source of their key added; none about a key whose value was already rejected.
   const sources = opts.sources ?? new Map<string, string>();

@@ -8,7 +8,7 @@
 #      the Node version it is injected into. pkg's cache (~/.pkg-cache/sea) is seeded from the npm
 #      package, under a private HOME in $CACHE, so pkg never downloads from nodejs.org; where
 #      possible pkg runs in a network namespace without network to prove it.
-# Also builds dist/timex-linux-<arch>.node (the timex collector's native addon, see below) and writes
+# Also builds the native addons dist/{timex,nvml,neigh}-linux-<arch>.node (see below) and writes
 # dist/SHA256SUMS. Usage: build-binary.sh [x64] [arm64]
 source "$(dirname "$0")/testenv-lib.sh"
 cd "$REPO_ROOT"
@@ -52,17 +52,18 @@ for arch in "${archs[@]}"; do
   [ -x "$out" ] || { log "pkg did not produce $out"; exit 1; }
 done
 # The native addons (timex.node: adjtimex(2) for the timex collector; nvml.node: NVIDIA's NVML for the
-# gpu collector), which the agent loads from next to its executable: built per arch with Node's own
+# gpu collector; neigh.node: the rtnetlink neighbour dump for arp's node_arp_states), which the
+# agent loads from next to its executable: built per arch with Node's own
 # headers when a C compiler for that arch is here (gcc for this machine's arch, <triplet>-gcc to
 # cross-build). Ship dist/<addon>-linux-<arch>.node as <addon>.node beside the binary (the image does);
-# without them those collectors report success 0.
+# without them timex and gpu report success 0 and arp falls back to /proc/net/arp (no states).
 for arch in "${archs[@]}"; do
   case "$arch" in
     "$host_arch") cc="${CC:-gcc}" ;;
     arm64) cc=aarch64-linux-gnu-gcc ;;
     x64) cc=x86_64-linux-gnu-gcc ;;
   esac
-  for name in timex nvml; do
+  for name in timex nvml neigh; do
     addon="dist/$name-linux-$arch.node"
     rm -f "$addon"
     if command -v "$cc" >/dev/null 2>&1; then
@@ -73,5 +74,5 @@ for arch in "${archs[@]}"; do
     fi
   done
 done
-(cd dist && sha256sum nodetap-linux-* timex-linux-*.node nvml-linux-*.node 2>/dev/null >SHA256SUMS)
+(cd dist && sha256sum nodetap-linux-* timex-linux-*.node nvml-linux-*.node neigh-linux-*.node 2>/dev/null >SHA256SUMS)
 ls -l dist/nodetap-linux-* >&2

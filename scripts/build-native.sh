@@ -3,10 +3,11 @@
 #   build/native/timex.node  native/timex/timex.c: adjtimex(2) for the timex collector
 #   build/native/nvml.node   native/nvml/nvml.c: NVIDIA's NVML, dlopen'ed at run time, for the gpu collector
 #                            (no NVIDIA header or library is needed to build it)
+#   build/native/neigh.node  native/neigh/neigh.c: the IPv4 neighbour table over rtnetlink, for the arp collector
 # N-API is ABI-stable, so one build serves every Node version (and the Node LTS inside the single binary).
 #
 # Usage: sh scripts/build-native.sh [--optional] [--addon NAME] [OUTPUT]
-#   --addon NAME  build only that addon (timex or nvml); OUTPUT (only with one addon) is where it goes
+#   --addon NAME  build only that addon (timex, nvml or neigh); OUTPUT (only with one addon) is where it goes
 #                 (default: build/native/NAME.node)
 #   --optional  never fail (npm's postinstall uses it: an install must not fail for want of gcc);
 #               without it a failed compilation exits 1. A missing compiler or missing Node
@@ -22,7 +23,7 @@ if [ "${1:-}" = "--optional" ]; then
   optional=1
   shift
 fi
-addons="timex nvml"
+addons="timex nvml neigh"
 if [ "${1:-}" = "--addon" ]; then
   addons="${2:?--addon needs a name}"
   shift 2

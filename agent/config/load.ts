@@ -52,7 +52,7 @@ export const CONFIG_FILE_ENV = "NODETAP_CONFIG";
 const flagIndex = buildFlagIndex();
 
 /** node_exporter's netlink switches: accepted for compatibility (see parseArgv). */
-const NETLINK_FLAGS = new Set(["collector.arp.netlink", "collector.netdev.netlink", "collector.netclass.netlink"]);
+const NETLINK_FLAGS = new Set(["collector.netdev.netlink", "collector.netclass.netlink"]);
 
 /** Flags that are not config keys. */
 const COMMAND_FLAGS = ["config", "config.file", "help", "version", "offline"];

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { findAddon } from "./native-addon.js";
 
 /**
  * adjtimex(2) for the timex collector, through nodetap's one native addon (native/timex/timex.c,
@@ -116,28 +117,16 @@ export function addonCandidates(configured: string, execPath = process.execPath,
 
 /** Loads the first candidate that exists and is a timex addon; AdjtimexUnavailableError saying why otherwise. */
 export function loadAddonFrom(candidates: readonly string[]): AdjtimexAddon {
-  const failures: string[] = [];
-  for (const file of candidates) {
-    if (!fs.existsSync(file)) continue;
-    const mod: { exports: Record<string, unknown> } = { exports: {} };
-    try {
-      process.dlopen(mod, file);
-    } catch (err) {
-      failures.push(`${file} could not be loaded (${(err as Error).message.split("\n")[0]})`);
-      continue;
-    }
-    if (typeof mod.exports.read !== "function") {
-      failures.push(`${file} is not nodetap's timex addon (it exports no read function)`);
-      continue;
-    }
-    return mod.exports as unknown as AdjtimexAddon;
-  }
-  if (failures.length === 0) {
+  const found = findAddon(candidates, (e) =>
+    typeof e.read === "function" ? undefined : "is not nodetap's timex addon (it exports no read function)",
+  );
+  if (found.exports) return found.exports as unknown as AdjtimexAddon;
+  if (found.failures.length === 0) {
     throw new AdjtimexUnavailableError(
       `the native addon for adjtimex(2) is missing: no ${candidates.join(" or ")}; Node.js cannot call adjtimex itself: ${HOW_TO_BUILD}`,
     );
   }
-  throw new AdjtimexUnavailableError(`the native addon for adjtimex(2) is unusable: ${failures.join("; ")}; ${HOW_TO_BUILD}`);
+  throw new AdjtimexUnavailableError(`the native addon for adjtimex(2) is unusable: ${found.failures.join("; ")}; ${HOW_TO_BUILD}`);
 }
 
 const loaded = new Map<string, AdjtimexAddon | AdjtimexUnavailableError>();

@@ -14,8 +14,9 @@ const BIN_ARM64 = path.join(REPO, "dist/nodetap-linux-arm64");
 const ADDON = path.join(REPO, "dist/timex-linux-x64.node");
 const ADDON_ARM64 = path.join(REPO, "dist/timex-linux-arm64.node");
 const NVML_ADDON = path.join(REPO, "dist/nvml-linux-x64.node");
+const NEIGH_ADDON = path.join(REPO, "dist/neigh-linux-x64.node");
 const needs = "run `npm run build:binary` (.ci/run does, through scripts/testenv-packaging.sh)";
-const present = [BIN, BIN_ARM64, ADDON, ADDON_ARM64, NVML_ADDON].every((f) => existsSync(f));
+const present = [BIN, BIN_ARM64, ADDON, ADDON_ARM64, NVML_ADDON, NEIGH_ADDON].every((f) => existsSync(f));
 
 describe.runIf(gate("single binary", present, needs))("single binary", () => {
   let tmp: string;
@@ -23,7 +24,7 @@ describe.runIf(gate("single binary", present, needs))("single binary", () => {
   beforeAll(() => {
     requirePresent(
       present,
-      `dist/nodetap-linux-{x64,arm64}, dist/timex-linux-{x64,arm64}.node or dist/nvml-linux-x64.node missing: ${needs}`,
+      `dist/nodetap-linux-{x64,arm64}, dist/timex-linux-{x64,arm64}.node, dist/nvml-linux-x64.node or dist/neigh-linux-x64.node missing: ${needs}`,
     );
     tmp = mkdtempSync(path.join(os.tmpdir(), "nodetap-binary-"));
     emptyPath = path.join(tmp, "empty-path");
@@ -89,6 +90,7 @@ describe.runIf(gate("single binary", present, needs))("single binary", () => {
     copyFileSync(BIN, path.join(installed, "nodetap"));
     copyFileSync(ADDON, path.join(installed, "timex.node"));
     copyFileSync(NVML_ADDON, path.join(installed, "nvml.node"));
+    copyFileSync(NEIGH_ADDON, path.join(installed, "neigh.node"));
     // A GPU for the gpu collector: NVML's test shim serving a recorded H200.
     const shim = writeShimData(tmp, "linux-x86_64__nvidia-h200__590.48.01.txt", "load");
     const start = performance.now();
@@ -117,6 +119,10 @@ describe.runIf(gate("single binary", present, needs))("single binary", () => {
       expect(metrics.body).toContain(`nodeversion="v${tools.nodeLtsVersion}"`);
       // The native addon loads in the single executable (process.dlopen of timex.node beside it).
       expect(metrics.body).toMatch(/^node_scrape_collector_success\{collector="timex"\} 1$/m);
+      // neigh.node beside it: arp reads the neighbour table over rtnetlink (states only come that way).
+      expect(metrics.body).toMatch(/^node_scrape_collector_success\{collector="arp"\} 1$/m);
+      if (/^node_arp_entries\{/m.test(metrics.body))
+        expect(metrics.body).toMatch(/^node_arp_states\{device="[^"]+",state="[a-z]*"\} \d+$/m);
       // And nvml.node beside it: the gpu collector reads the (shim's) GPU.
       expect(metrics.body).toMatch(/^node_scrape_collector_success\{collector="gpu"\} 1$/m);
       expect(metrics.body).toMatch(/^DCGM_FI_DEV_GPU_UTIL\{gpu="0",.*Hostname="binary-test".*\} 100$/m);

@@ -139,6 +139,8 @@ describe.runIf(gate("container image (podman)", present, needs))("container imag
       expect(sample(metrics, "node_memory_MemTotal_bytes")).toBe(hostMemTotalBytes());
       // Every collector works under the chart's restrictions (no capability, seccomp default), the native timex one included.
       expect(metrics).toMatch(/^node_scrape_collector_success\{collector="timex"\} 1$/m);
+      // arp's rtnetlink dump (neigh.node) needs no capability either.
+      if (/^node_arp_entries\{/m.test(metrics)) expect(metrics).toMatch(/^node_arp_states\{device="[^"]+",state="[a-z]*"\} \d+$/m);
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
 
       // The process as the kernel sees it.

@@ -48,7 +48,7 @@ describe("docs/configuration.md", () => {
 });
 
 describe("docs/metrics.md", () => {
-  it("names the collectors that are on by default", () => {
+  it("names the collectors that are on by default and those that are off", () => {
     const text = fs.readFileSync(METRICS_DOC, "utf8");
     const listed = /^Default on, as in node_exporter [\d.]+: ([^.]+)\./m
       .exec(text)?.[1]
@@ -56,6 +56,15 @@ describe("docs/metrics.md", () => {
       .map((s) => s.trim());
     expect(listed).toEqual(
       COLLECTORS.filter((c) => c.defaultEnabled)
+        .map((c) => c.name)
+        .sort(),
+    );
+    const off = /^Default off, as in node_exporter [\d.]+ \([^)]*\): ([^.]+)\./m
+      .exec(text)?.[1]
+      .split(/,\s*/)
+      .map((s) => s.trim());
+    expect(off).toEqual(
+      COLLECTORS.filter((c) => !c.defaultEnabled)
         .map((c) => c.name)
         .sort(),
     );

@@ -23,13 +23,18 @@ export const metricsSchema = {
   ),
   collectors: {
     arp: {
-      enabled: enabled("arp", true, "ARP table entries from /proc/net/arp"),
+      enabled: enabled("arp", true, "ARP table entries per device, over rtnetlink or from /proc/net/arp"),
       deviceInclude: f.regex("", "Regexp of arp devices to include (mutually exclusive with deviceExclude).", {
         flags: ["collector.arp.device-include"],
       }),
       deviceExclude: f.regex("", "Regexp of arp devices to exclude (mutually exclusive with deviceInclude).", {
         flags: ["collector.arp.device-exclude"],
       }),
+      netlink: f.bool(
+        true,
+        "Read the neighbour table over rtnetlink (through the neigh.node native addon), which adds node_arp_states; false reads /proc/net/arp. Without the addon /proc/net/arp is read and no states are served.",
+        { flags: ["collector.arp.netlink"] },
+      ),
     },
     bonding: { enabled: enabled("bonding", true, "bonding interface slaves from /sys/class/net/*/bonding") },
     btrfs: { enabled: enabled("btrfs", true, "Btrfs filesystem statistics from /sys/fs/btrfs") },
@@ -229,6 +234,50 @@ export const metricsSchema = {
         flags: ["collector.vmstat.fields"],
       }),
     },
+    meminfoNuma: {
+      enabled: enabled("meminfo_numa", false, "per-NUMA-node memory statistics from /sys/devices/system/node/node*/{meminfo,numastat}"),
+    },
+    zoneinfo: { enabled: enabled("zoneinfo", false, "per-zone memory statistics from /proc/zoneinfo") },
+    buddyinfo: { enabled: enabled("buddyinfo", false, "free memory block counts per order from /proc/buddyinfo") },
+    slabinfo: {
+      enabled: enabled("slabinfo", false, "kernel slab cache statistics from /proc/slabinfo (readable by root only)"),
+      slabsInclude: f.regex(".*", "Regexp of slabs to include in slabinfo collector.", { flags: ["collector.slabinfo.slabs-include"] }),
+      slabsExclude: f.regex("", "Regexp of slabs to exclude in slabinfo collector.", { flags: ["collector.slabinfo.slabs-exclude"] }),
+    },
+    ksmd: { enabled: enabled("ksmd", false, "Kernel Samepage Merging statistics from /sys/kernel/mm/ksm") },
+    kernelHung: { enabled: enabled("kernel_hung", true, "hung tasks detected since boot from /proc/sys/kernel/hung_task_detect_count") },
+    bcache: {
+      enabled: enabled("bcache", true, "bcache statistics from /sys/fs/bcache"),
+      priorityStats: f.bool(false, "Expose expensive priority stats.", { flags: ["collector.bcache.priorityStats"] }),
+    },
+    bcachefs: { enabled: enabled("bcachefs", true, "bcachefs statistics from /sys/fs/bcachefs") },
+    selinux: { enabled: enabled("selinux", true, "SELinux status from selinuxfs and /etc/selinux/config") },
+    mountstats: { enabled: enabled("mountstats", false, "NFS client statistics per mount from /proc/self/mountstats") },
+    processes: { enabled: enabled("processes", false, "process and thread counts by state, and PID/thread limits, from /proc") },
+    cgroups: { enabled: enabled("cgroups", false, "cgroup controller summary from /proc/cgroups") },
+    drbd: { enabled: enabled("drbd", false, "DRBD device statistics from /proc/drbd") },
+    lnstat: { enabled: enabled("lnstat", false, "network cache statistics per CPU from /proc/net/stat/*") },
+    xfrm: { enabled: enabled("xfrm", false, "IPsec transformation error counters from /proc/net/xfrm_stat") },
+    ipvs: {
+      enabled: enabled("ipvs", true, "IPVS totals and real server connections from /proc/net/ip_vs_stats and /proc/net/ip_vs"),
+      backendLabels: f.string(
+        "local_address,local_port,remote_address,remote_port,proto,local_mark",
+        "Comma separated list for IPVS backend stats labels (of local_address, local_port, remote_address, remote_port, proto, local_mark; backends with the same values are summed; empty for none).",
+        { flags: ["collector.ipvs.backend-labels"] },
+      ),
+    },
+    softirqs: { enabled: enabled("softirqs", false, "softirq counts per vector and CPU from /proc/softirqs") },
+    interrupts: {
+      enabled: enabled("interrupts", false, "interrupt counts per IRQ and CPU from /proc/interrupts"),
+      nameInclude: f.regex("", "Regexp of interrupts name to include (matched against <type>;<info>;<devices>).", {
+        flags: ["collector.interrupts.name-include"],
+      }),
+      nameExclude: f.regex("", "Regexp of interrupts name to exclude (matched against <type>;<info>;<devices>).", {
+        flags: ["collector.interrupts.name-exclude"],
+      }),
+      includeZeros: f.bool(true, "Include interrupts that have a zero value.", { flags: ["collector.interrupts.include-zeros"] }),
+    },
+    zfs: { enabled: enabled("zfs", true, "ZFS kstats (ARC, ZIL, pools, datasets) from /proc/spl/kstat/zfs") },
     watchdog: { enabled: enabled("watchdog", true, "watchdog devices from /sys/class/watchdog") },
     xfs: { enabled: enabled("xfs", true, "XFS filesystem statistics from /sys/fs/xfs") },
   },

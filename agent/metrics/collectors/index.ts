@@ -1,23 +1,35 @@
 import type { CollectorDefinition } from "../collector.js";
 import { collector as arp } from "./arp.js";
+import { collector as bcache } from "./bcache.js";
+import { collector as bcachefs } from "./bcachefs.js";
 import { collector as bonding } from "./bonding.js";
 import { collector as btrfs } from "./btrfs.js";
+import { collector as buddyinfo } from "./buddyinfo.js";
+import { collector as cgroups } from "./cgroups.js";
 import { collector as conntrack } from "./conntrack.js";
 import { collector as cpu } from "./cpu.js";
 import { collector as cpufreq } from "./cpufreq.js";
 import { collector as diskstats } from "./diskstats.js";
 import { collector as dmi } from "./dmi.js";
+import { collector as drbd } from "./drbd.js";
 import { collector as edac } from "./edac.js";
 import { collector as entropy } from "./entropy.js";
 import { collector as fibrechannel } from "./fibrechannel.js";
-import { collector as gpu } from "./gpu/collector.js";
 import { collector as filefd } from "./filefd.js";
 import { collector as filesystem } from "./filesystem.js";
+import { collector as gpu } from "./gpu/collector.js";
 import { collector as hwmon } from "./hwmon.js";
 import { collector as infiniband } from "./infiniband.js";
+import { collector as interrupts } from "./interrupts.js";
+import { collector as ipvs } from "./ipvs.js";
+import { collector as kernelHung } from "./kernel-hung.js";
+import { collector as ksmd } from "./ksmd.js";
+import { collector as lnstat } from "./lnstat.js";
 import { collector as loadavg } from "./loadavg.js";
 import { collector as mdadm } from "./mdadm.js";
+import { collector as meminfoNuma } from "./meminfo-numa.js";
 import { collector as meminfo } from "./meminfo.js";
+import { collector as mountstats } from "./mountstats.js";
 import { collector as netclass } from "./netclass.js";
 import { collector as netdev } from "./netdev.js";
 import { collector as netstat } from "./netstat.js";
@@ -27,9 +39,13 @@ import { collector as nvme } from "./nvme.js";
 import { collector as os } from "./os.js";
 import { collector as powersupplyclass } from "./powersupplyclass.js";
 import { collector as pressure } from "./pressure.js";
+import { collector as processes } from "./processes.js";
 import { collector as rapl } from "./rapl.js";
 import { collector as schedstat } from "./schedstat.js";
+import { collector as selinux } from "./selinux.js";
+import { collector as slabinfo } from "./slabinfo.js";
 import { collector as sockstat } from "./sockstat.js";
+import { collector as softirqs } from "./softirqs.js";
 import { collector as softnet } from "./softnet.js";
 import { collector as stat } from "./stat.js";
 import { collector as tapestats } from "./tapestats.js";
@@ -41,18 +57,26 @@ import { collector as udpQueues } from "./udp-queues.js";
 import { collector as uname } from "./uname.js";
 import { collector as vmstat } from "./vmstat.js";
 import { collector as watchdog } from "./watchdog.js";
+import { collector as xfrm } from "./xfrm.js";
 import { collector as xfs } from "./xfs.js";
+import { collector as zfs } from "./zfs.js";
+import { collector as zoneinfo } from "./zoneinfo.js";
 
 /** Every collector nodetap has, by node_exporter name. */
 export const COLLECTORS: readonly CollectorDefinition[] = [
   arp,
+  bcache,
+  bcachefs,
   bonding,
   btrfs,
+  buddyinfo,
+  cgroups,
   conntrack,
   cpu,
   cpufreq,
   diskstats,
   dmi,
+  drbd,
   edac,
   entropy,
   fibrechannel,
@@ -61,9 +85,16 @@ export const COLLECTORS: readonly CollectorDefinition[] = [
   gpu,
   hwmon,
   infiniband,
+  interrupts,
+  ipvs,
+  kernelHung,
+  ksmd,
+  lnstat,
   loadavg,
   mdadm,
   meminfo,
+  meminfoNuma,
+  mountstats,
   netclass,
   netdev,
   netstat,
@@ -73,9 +104,13 @@ export const COLLECTORS: readonly CollectorDefinition[] = [
   os,
   powersupplyclass,
   pressure,
+  processes,
   rapl,
   schedstat,
+  selinux,
+  slabinfo,
   sockstat,
+  softirqs,
   softnet,
   stat,
   tapestats,
@@ -87,5 +122,8 @@ export const COLLECTORS: readonly CollectorDefinition[] = [
   uname,
   vmstat,
   watchdog,
+  xfrm,
   xfs,
+  zfs,
+  zoneinfo,
 ];

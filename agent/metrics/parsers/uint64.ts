@@ -1,3 +1,4 @@
+import { isGoSpace } from "./go-text.js";
 /**
  * Exact unsigned 64-bit parsing for sysfs class attributes, as procfs does it: Go's
  * strconv.ParseUint with base 10 (nvme namespace sizes) or base 0 (fc_host and scsi_tape
@@ -72,23 +73,6 @@ function digitValue(c: number): number {
   const lower = c | 0x20;
   if (lower >= 97 && lower <= 122) return lower - 87;
   return 99;
-}
-
-/** Go's unicode.IsSpace, which bytes.TrimSpace (procfs's SysReadFile) trims with. */
-function isGoSpace(c: number): boolean {
-  if (c <= 0x20) return c === 0x20 || (c >= 9 && c <= 13);
-  if (c < 0x85) return false;
-  return (
-    c === 0x85 ||
-    c === 0xa0 ||
-    c === 0x1680 ||
-    (c >= 0x2000 && c <= 0x200a) ||
-    c === 0x2028 ||
-    c === 0x2029 ||
-    c === 0x202f ||
-    c === 0x205f ||
-    c === 0x3000
-  );
 }
 
 /** bytes.TrimSpace on decoded text (JavaScript's trim() also removes U+FEFF and keeps U+0085). */

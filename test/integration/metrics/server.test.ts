@@ -605,8 +605,8 @@ describe("signals and exit codes", () => {
       { what: "unknown flag", args: ["--web.listen-adress=:9100"], expect: ["--web.listen-adress", "unknown flag"] },
       {
         what: "enabling a node_exporter collector nodetap lacks",
-        args: ["--collector.wifi"],
-        expect: ["--collector.wifi", "does not implement"],
+        args: ["--collector.supervisord"],
+        expect: ["--collector.supervisord", "does not implement"],
       },
       {
         what: "enum value",

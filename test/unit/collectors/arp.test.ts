@@ -4,8 +4,21 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../../agent/config/load.js";
 import { CollectorError } from "../../../agent/metrics/collector.js";
-import { collector, parseArpEntries } from "../../../agent/metrics/collectors/arp.js";
-import { FIXTURE_ROOT, collectOnce, diffFamilies, e2eConfig, expectedFamilies, toParsed } from "../../helpers/fixtures.js";
+import {
+  NUD,
+  NeighAddonUnavailableError,
+  collector,
+  countNeighbours,
+  createArpCollector,
+  loadNeighAddonFrom,
+  neighbourStateName,
+  parseArpEntries,
+  type NeighAddon,
+  type NeighbourEntry,
+} from "../../../agent/metrics/collectors/arp.js";
+import { FamilyCollector } from "../../../agent/metrics/model.js";
+import pino from "pino";
+import { FIXTURE_ROOT, collectOnce, diffFamilies, e2eConfig, expectedFamilies, silentLogger, toParsed } from "../../helpers/fixtures.js";
 import { checkParserOnBadInput } from "../../helpers/bad-input.js";
 
 const ARP = fs.readFileSync(path.join(FIXTURE_ROOT, "proc/net/arp"), "utf8");
@@ -42,7 +55,7 @@ describe("arp collector", () => {
   });
 
   it("reads this host's /proc/net/arp", async () => {
-    const out = await collectOnce(collector, loadConfig(["--path.procfs=/proc"], {}).config);
+    const out = await collectOnce(collector, loadConfig(["--path.procfs=/proc", "--no-collector.arp.netlink"], {}).config);
     const lines = fs.readFileSync("/proc/net/arp", "utf8").trim().split("\n").length - 1;
     const total = [...(out.families.get("node_arp_entries")?.samples ?? [])].reduce((sum, s) => sum + s.value, 0);
     expect(total).toBe(lines);
@@ -85,5 +98,176 @@ describe("parseArpEntries", () => {
 
   it("never throws anything but CollectorError on bad input", () => {
     checkParserOnBadInput((text) => parseArpEntries(text), ARP);
+  });
+});
+
+const entry = (device: string, state: number, ip = "10.0.0.1", ifindex = 2): NeighbourEntry => ({ ifindex, device, state, ip });
+
+/** The neighbour table of a host with three devices, as the addon's dump returns it. */
+const DUMP: NeighbourEntry[] = [
+  entry("eth0", NUD.REACHABLE, "10.0.0.1"),
+  entry("eth0", NUD.STALE, "10.0.0.2"),
+  entry("eth0", NUD.STALE, "10.0.0.3"),
+  entry("eth0", NUD.FAILED, "10.0.0.4"),
+  entry("eth1", NUD.PERMANENT, "10.1.0.1", 3),
+  entry("eth1", NUD.INCOMPLETE, "10.1.0.2", 3),
+  entry("lo", NUD.NOARP, "0.0.0.0", 1),
+  entry("eth1", NUD.NOARP | NUD.PERMANENT, "224.0.0.1", 3),
+  entry("", NUD.REACHABLE, "10.9.0.1", 99),
+  entry("nope", NUD.DELAY, "10.2.0.1", 4),
+];
+
+const fakeAddon = (dump: () => NeighbourEntry[]): NeighAddon => ({ dump });
+
+async function scrape(c: ReturnType<typeof createArpCollector>): Promise<FamilyCollector> {
+  const out = new FamilyCollector();
+  await c.update(out, { signal: new AbortController().signal });
+  return out;
+}
+
+const samplesOf = (out: FamilyCollector, name: string) => Object.fromEntries(toParsed(out).get(name)?.samples ?? []);
+
+const OPTIONS = { deviceInclude: "", deviceExclude: "", netlink: true };
+
+describe("arp collector over rtnetlink (the neigh addon)", () => {
+  it("defaults to netlink, as node_exporter's --collector.arp.netlink", () => {
+    expect(loadConfig([], {}).config.metrics.collectors.arp.netlink).toBe(true);
+    expect(loadConfig(["--no-collector.arp.netlink"], {}).config.metrics.collectors.arp.netlink).toBe(false);
+    expect(e2eConfig().metrics.collectors.arp.netlink).toBe(false);
+  });
+
+  it("serves entries and states per device, without NOARP entries or vanished interfaces", async () => {
+    const out = await scrape(createArpCollector(OPTIONS, "/nonexistent/arp", () => fakeAddon(() => DUMP), silentLogger));
+    expect(samplesOf(out, "node_arp_entries")).toEqual({
+      'node_arp_entries{device="eth0"}': 4,
+      'node_arp_entries{device="eth1"}': 2,
+      'node_arp_entries{device="nope"}': 1,
+    });
+    expect(samplesOf(out, "node_arp_states")).toEqual({
+      'node_arp_states{device="eth0",state="reachable"}': 1,
+      'node_arp_states{device="eth0",state="stale"}': 2,
+      'node_arp_states{device="eth0",state="failed"}': 1,
+      'node_arp_states{device="eth1",state="permanent"}': 1,
+      'node_arp_states{device="eth1",state="incomplete"}': 1,
+      'node_arp_states{device="nope",state="delay"}': 1,
+    });
+    const parsed = toParsed(out);
+    expect(parsed.get("node_arp_states")!.help).toBe("ARP states by device");
+    expect(parsed.get("node_arp_states")!.type).toBe("gauge");
+    expect(parsed.get("node_arp_entries")!.help).toBe("ARP entries by device");
+  });
+
+  it("applies the device filter to both families", async () => {
+    const c = createArpCollector({ ...OPTIONS, deviceExclude: "nope" }, "/nonexistent/arp", () => fakeAddon(() => DUMP), silentLogger);
+    const out = await scrape(c);
+    expect(Object.keys(samplesOf(out, "node_arp_entries"))).toEqual(['node_arp_entries{device="eth0"}', 'node_arp_entries{device="eth1"}']);
+    expect(Object.keys(samplesOf(out, "node_arp_states")).some((k) => k.includes("nope"))).toBe(false);
+    const only = await scrape(
+      createArpCollector({ ...OPTIONS, deviceInclude: "^eth1$" }, "/nonexistent/arp", () => fakeAddon(() => DUMP), silentLogger),
+    );
+    expect(Object.keys(samplesOf(only, "node_arp_states"))).toEqual([
+      'node_arp_states{device="eth1",state="permanent"}',
+      'node_arp_states{device="eth1",state="incomplete"}',
+    ]);
+  });
+
+  it("emits nothing for an empty table, and fails the scrape when the dump fails", async () => {
+    expect((await scrape(createArpCollector(OPTIONS, "/nonexistent/arp", () => fakeAddon(() => []), silentLogger))).families.size).toBe(0);
+    const failing = fakeAddon(() => {
+      throw Object.assign(new Error("netlink socket: Operation not permitted"), { code: "EPERM" });
+    });
+    const c = createArpCollector(OPTIONS, "/nonexistent/arp", () => failing, silentLogger);
+    await expect(scrape(c)).rejects.toThrow(CollectorError);
+    await expect(scrape(c)).rejects.toThrow(/^could not get ARP entries: netlink socket: Operation not permitted$/);
+  });
+
+  it("falls back to /proc/net/arp without states when the addon cannot be loaded, logging why once", async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(line) });
+    let loads = 0;
+    const load = () => {
+      loads++;
+      throw new NeighAddonUnavailableError("the native addon for rtnetlink is missing: no /x/neigh.node");
+    };
+    const c = createArpCollector(OPTIONS, path.join(FIXTURE_ROOT, "proc/net/arp"), load, logger);
+    for (let i = 0; i < 3; i++) {
+      const out = await scrape(c);
+      expect(samplesOf(out, "node_arp_entries")).toEqual({
+        'node_arp_entries{device="eth0"}': 3,
+        'node_arp_entries{device="eth1"}': 3,
+        'node_arp_entries{device="nope"}': 1,
+      });
+      expect(out.families.has("node_arp_states")).toBe(false);
+    }
+    expect(loads).toBe(1);
+    expect(lines).toHaveLength(1);
+    const logged = JSON.parse(lines[0]) as { level: number; msg: string };
+    expect(logged.level).toBe(40);
+    expect(logged.msg).toMatch(/reading \/proc\/net\/arp instead of rtnetlink, so node_arp_states is not served: .*no \/x\/neigh\.node/);
+  });
+
+  it("never loads the addon with --no-collector.arp.netlink", async () => {
+    const load = () => {
+      throw new Error("must not be called");
+    };
+    const c = createArpCollector({ ...OPTIONS, netlink: false }, path.join(FIXTURE_ROOT, "proc/net/arp"), load, silentLogger);
+    expect(Object.keys(samplesOf(await scrape(c), "node_arp_entries"))).toHaveLength(3);
+  });
+});
+
+describe("neighbour states and counting", () => {
+  it("names the states as node_exporter's neighborStatesMap, by exact value", () => {
+    expect(neighbourStateName(0x01)).toBe("incomplete");
+    expect(neighbourStateName(0x02)).toBe("reachable");
+    expect(neighbourStateName(0x04)).toBe("stale");
+    expect(neighbourStateName(0x08)).toBe("delay");
+    expect(neighbourStateName(0x10)).toBe("probe");
+    expect(neighbourStateName(0x20)).toBe("failed");
+    expect(neighbourStateName(0x80)).toBe("permanent");
+    // Not in the map (NUD_NONE, NUD_NOARP, combinations): Go's zero value.
+    expect(neighbourStateName(0x00)).toBe("");
+    expect(neighbourStateName(0x40)).toBe("");
+    expect(neighbourStateName(NUD.STALE | NUD.PROBE)).toBe("");
+  });
+
+  it("counts entries and states per device, skipping NUD_NOARP and unnamed interfaces", () => {
+    const { entries, states } = countNeighbours([...DUMP, entry("eth0", 0), entry("eth0", NUD.NOARP | NUD.REACHABLE)]);
+    expect(entries).toEqual(
+      new Map([
+        ["eth0", 5],
+        ["eth1", 2],
+        ["nope", 1],
+      ]),
+    );
+    expect(states.get("eth0")).toEqual(
+      new Map([
+        ["reachable", 1],
+        ["stale", 2],
+        ["failed", 1],
+        ["", 1],
+      ]),
+    );
+    expect(states.has("lo")).toBe(false);
+    expect(countNeighbours([])).toEqual({ entries: new Map(), states: new Map() });
+  });
+});
+
+describe("loading the neigh addon", () => {
+  it("says which files are missing and how to build one", () => {
+    expect(() => loadNeighAddonFrom(["/nonexistent/a/neigh.node", "/nonexistent/b/neigh.node"])).toThrow(NeighAddonUnavailableError);
+    expect(() => loadNeighAddonFrom(["/nonexistent/a/neigh.node"])).toThrow(
+      /missing: no \/nonexistent\/a\/neigh\.node; .*npm run build:native.*--no-collector\.arp\.netlink/,
+    );
+  });
+
+  it("says why a file that exists cannot be used", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "neigh-"));
+    try {
+      const junk = path.join(dir, "neigh.node");
+      fs.writeFileSync(junk, "not a shared object");
+      expect(() => loadNeighAddonFrom([junk])).toThrow(new RegExp(`unusable: ${junk.replace(/[.]/g, "\\.")} could not be loaded`));
+    } finally {
+      fs.rmSync(dir, { recursive: true });
+    }
   });
 });

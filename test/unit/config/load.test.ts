@@ -90,12 +90,12 @@ describe("node_exporter flags", () => {
   });
 
   it("accepts disabling a node_exporter collector nodetap lacks, with a notice", () => {
-    const { notices } = loadConfig(["--no-collector.wifi"], {});
-    expect(notices[0]).toMatch(/no wifi collector/);
+    const { notices } = loadConfig(["--no-collector.supervisord"], {});
+    expect(notices[0]).toMatch(/no supervisord collector/);
   });
 
   it("accepts node_exporter's netlink switches as no-ops with a notice", () => {
-    const { notices } = loadConfig(["--no-collector.arp.netlink", "--collector.netdev.netlink=true"], {});
+    const { notices } = loadConfig(["--no-collector.netclass.netlink", "--collector.netdev.netlink=true"], {});
     expect(notices).toHaveLength(2);
     expect(notices[0]).toMatch(/reads \/proc and sysfs instead of netlink/);
   });
@@ -115,7 +115,7 @@ describe("node_exporter flags", () => {
 describe("precise errors", () => {
   it.each([
     [["--bogus"], /--bogus: unknown flag/],
-    [["--collector.wifi"], /does not implement node_exporter's wifi collector/],
+    [["--collector.supervisord"], /does not implement node_exporter's supervisord collector/],
     [
       ["--collector.filesystem.mount-timeout=abc"],
       /metrics\.collectors\.filesystem\.mountTimeout \(flag --collector\.filesystem\.mount-timeout\): "abc" is not a duration; allowed:/,

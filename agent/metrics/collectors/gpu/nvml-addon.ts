@@ -1,5 +1,5 @@
-import fs from "node:fs";
 import { addonCandidates } from "../../../host/adjtimex.js";
+import { findAddon } from "../../../host/native-addon.js";
 
 /**
  * nodetap's NVML addon (native/nvml/nvml.c, built into nvml.node next to timex.node): the driver's
@@ -106,29 +106,16 @@ export const NVML_ADDON_FILE = "nvml.node";
 export function loadNvmlAddon(configured: string): NvmlAddon {
   // undefined takes addonCandidates' defaults: this executable's directory, then nodetap's package.
   const all = addonCandidates(configured, undefined, undefined, NVML_ADDON_FILE);
-  const failures: string[] = [];
-  for (const file of all) {
-    if (!fs.existsSync(file)) continue;
-    const mod: { exports: Record<string, unknown> } = { exports: {} };
-    try {
-      process.dlopen(mod, file);
-    } catch (err) {
-      failures.push(`${file} could not be loaded (${(err as Error).message.split("\n")[0]})`);
-      continue;
-    }
-    const names = mod.exports.readingNames;
-    if (typeof mod.exports.sample !== "function" || !Array.isArray(names)) {
-      failures.push(`${file} is not nodetap's NVML addon`);
-      continue;
-    }
-    if (names.join(",") !== READINGS.join(",")) {
-      failures.push(`${file} is from another nodetap version (its readings differ from this agent's)`);
-      continue;
-    }
-    return mod.exports as unknown as NvmlAddon;
-  }
-  if (failures.length === 0) throw new NvmlAddonUnavailableError(`the NVML addon is missing: no ${all.join(" or ")}; ${HOW_TO_BUILD}`);
-  throw new NvmlAddonUnavailableError(`the NVML addon is unusable: ${failures.join("; ")}; ${HOW_TO_BUILD}`);
+  const found = findAddon(all, (e) => {
+    const names = e.readingNames;
+    if (typeof e.sample !== "function" || !Array.isArray(names)) return "is not nodetap's NVML addon";
+    if (names.join(",") !== READINGS.join(",")) return "is from another nodetap version (its readings differ from this agent's)";
+    return undefined;
+  });
+  if (found.exports) return found.exports as unknown as NvmlAddon;
+  if (found.failures.length === 0)
+    throw new NvmlAddonUnavailableError(`the NVML addon is missing: no ${all.join(" or ")}; ${HOW_TO_BUILD}`);
+  throw new NvmlAddonUnavailableError(`the NVML addon is unusable: ${found.failures.join("; ")}; ${HOW_TO_BUILD}`);
 }
 
 const READING_INDEX = new Map<string, number>(READINGS.map((name, i) => [name, i]));
