@@ -166,13 +166,19 @@ function procfsWithMalformedLine(): string {
 
 /**
  * The agent on node_exporter's recorded tree: its paths and textfile directory (as in node_exporter's
- * end-to-end run), every other option at its default, and the collectors the tree cannot feed off.
+ * end-to-end run), every collector on (the default-off ones too) but those the tree cannot feed,
+ * and of the other options only those of the end-to-end run that add families (bcache's priority
+ * stats, qdisc's and wifi's recorded answers, sysctl's chosen keys); the rest at their defaults.
  */
 export function fixtureTreeArgs(): string[] {
   const procfs = procfsWithMalformedLine();
-  const tree = e2eProcessFlags().filter((f) => f.startsWith("--path.") || f.startsWith("--collector.textfile.directory="));
+  const tree = e2eProcessFlags().filter(
+    (f) => f.startsWith("--path.") || /^--collector\.(textfile\.directory=|bcache\.|qdisc\.|wifi\.|sysctl\.)/.test(f),
+  );
+  const hostOnly: readonly string[] = HOST_COLLECTORS;
   return [
     ...tree.map((f) => (f.startsWith("--path.procfs=") ? `--path.procfs=${procfs}` : f)),
+    ...COLLECTORS.filter((c) => !c.defaultEnabled && !hostOnly.includes(c.name)).map((c) => `--collector.${c.name}`),
     ...HOST_COLLECTORS.map((c) => `--no-collector.${c}`),
   ];
 }

@@ -192,6 +192,12 @@ export const E2E_REQUIRED_COLLECTORS = [
   "softirqs",
   "interrupts",
   "zfs",
+  "qdisc",
+  "wifi",
+  "pcidevice",
+  "sysctl",
+  "cpu_vulnerabilities",
+  "dmmultipath",
 ] as const;
 
 /**

@@ -36,8 +36,15 @@ export const metricsSchema = {
         { flags: ["collector.arp.netlink"] },
       ),
     },
+    bcache: {
+      enabled: enabled("bcache", true, "bcache statistics from /sys/fs/bcache"),
+      priorityStats: f.bool(false, "Expose expensive priority stats.", { flags: ["collector.bcache.priorityStats"] }),
+    },
+    bcachefs: { enabled: enabled("bcachefs", true, "bcachefs statistics from /sys/fs/bcachefs") },
     bonding: { enabled: enabled("bonding", true, "bonding interface slaves from /sys/class/net/*/bonding") },
     btrfs: { enabled: enabled("btrfs", true, "Btrfs filesystem statistics from /sys/fs/btrfs") },
+    buddyinfo: { enabled: enabled("buddyinfo", false, "free memory block counts per order from /proc/buddyinfo") },
+    cgroups: { enabled: enabled("cgroups", false, "cgroup controller summary from /proc/cgroups") },
     conntrack: { enabled: enabled("conntrack", true, "netfilter conntrack table usage") },
     cpu: {
       enabled: enabled("cpu", true, "CPU time per mode from /proc/stat"),
@@ -51,6 +58,13 @@ export const metricsSchema = {
       }),
     },
     cpufreq: { enabled: enabled("cpufreq", true, "CPU frequency scaling from /sys/devices/system/cpu/cpu*/cpufreq") },
+    cpuVulnerabilities: {
+      enabled: enabled(
+        "cpu_vulnerabilities",
+        false,
+        "CPU vulnerability and mitigation states from /sys/devices/system/cpu/vulnerabilities",
+      ),
+    },
     diskstats: {
       enabled: enabled("diskstats", true, "block device I/O from /proc/diskstats, plus udev-derived node_disk_info"),
       deviceExclude: f.regex("^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$", "Regexp of diskstats devices to exclude.", {
@@ -61,6 +75,8 @@ export const metricsSchema = {
       }),
     },
     dmi: { enabled: enabled("dmi", true, "DMI/SMBIOS hardware identification from /sys/class/dmi/id") },
+    dmmultipath: { enabled: enabled("dmmultipath", true, "device-mapper multipath devices and their path states from /sys/block/dm-*") },
+    drbd: { enabled: enabled("drbd", false, "DRBD device statistics from /proc/drbd") },
     edac: { enabled: enabled("edac", true, "memory error counts from /sys/devices/system/edac") },
     entropy: { enabled: enabled("entropy", true, "available entropy from /proc/sys/kernel/random") },
     fibrechannel: { enabled: enabled("fibrechannel", true, "Fibre Channel host information and statistics from /sys/class/fc_host") },
@@ -147,9 +163,34 @@ export const metricsSchema = {
       sensorExclude: f.regex("", "Regexp of hwmon sensor (chip;sensor) to exclude.", { flags: ["collector.hwmon.sensor-exclude"] }),
     },
     infiniband: { enabled: enabled("infiniband", true, "InfiniBand port state and counters from /sys/class/infiniband") },
+    interrupts: {
+      enabled: enabled("interrupts", false, "interrupt counts per IRQ and CPU from /proc/interrupts"),
+      nameInclude: f.regex("", "Regexp of interrupts name to include (matched against <type>;<info>;<devices>).", {
+        flags: ["collector.interrupts.name-include"],
+      }),
+      nameExclude: f.regex("", "Regexp of interrupts name to exclude (matched against <type>;<info>;<devices>).", {
+        flags: ["collector.interrupts.name-exclude"],
+      }),
+      includeZeros: f.bool(true, "Include interrupts that have a zero value.", { flags: ["collector.interrupts.include-zeros"] }),
+    },
+    ipvs: {
+      enabled: enabled("ipvs", true, "IPVS totals and real server connections from /proc/net/ip_vs_stats and /proc/net/ip_vs"),
+      backendLabels: f.string(
+        "local_address,local_port,remote_address,remote_port,proto,local_mark",
+        "Comma separated list for IPVS backend stats labels (of local_address, local_port, remote_address, remote_port, proto, local_mark; backends with the same values are summed; empty for none).",
+        { flags: ["collector.ipvs.backend-labels"] },
+      ),
+    },
+    kernelHung: { enabled: enabled("kernel_hung", true, "hung tasks detected since boot from /proc/sys/kernel/hung_task_detect_count") },
+    ksmd: { enabled: enabled("ksmd", false, "Kernel Samepage Merging statistics from /sys/kernel/mm/ksm") },
+    lnstat: { enabled: enabled("lnstat", false, "network cache statistics per CPU from /proc/net/stat/*") },
     loadavg: { enabled: enabled("loadavg", true, "load averages from /proc/loadavg") },
     mdadm: { enabled: enabled("mdadm", true, "software RAID state from /proc/mdstat") },
     meminfo: { enabled: enabled("meminfo", true, "memory statistics from /proc/meminfo") },
+    meminfoNuma: {
+      enabled: enabled("meminfo_numa", false, "per-NUMA-node memory statistics from /sys/devices/system/node/node*/{meminfo,numastat}"),
+    },
+    mountstats: { enabled: enabled("mountstats", false, "NFS client statistics per mount from /proc/self/mountstats") },
     netclass: {
       enabled: enabled("netclass", true, "network interface attributes from /sys/class/net"),
       ignoredDevices: f.regex("^$", "Regexp of net devices to ignore for netclass collector.", {
@@ -186,6 +227,19 @@ export const metricsSchema = {
     nfsd: { enabled: enabled("nfsd", true, "NFS server statistics from /proc/net/rpc/nfsd") },
     nvme: { enabled: enabled("nvme", true, "NVMe controller and namespace information from /sys/class/nvme") },
     os: { enabled: enabled("os", true, "OS release information from /etc/os-release") },
+    pcidevice: {
+      enabled: enabled("pcidevice", false, "PCI device identity, link speed and width, power state and SR-IOV from /sys/bus/pci/devices"),
+      names: f.bool(
+        false,
+        "Enable PCI device name resolution (requires pci.ids file): adds vendor_name, device_name, subsystem_vendor_name, subsystem_device_name and class_name labels to node_pcidevice_info.",
+        { flags: ["collector.pcidevice.names"] },
+      ),
+      idsFile: f.string(
+        "",
+        "Path to pci.ids file to use for PCI device identification; empty tries /usr/share/misc/pci.ids and /usr/share/hwdata/pci.ids on the host (under the host root), then in nodetap's own filesystem.",
+        { flags: ["collector.pcidevice.idsfile"] },
+      ),
+    },
     powersupplyclass: {
       enabled: enabled("powersupplyclass", true, "batteries and power supplies from /sys/class/power_supply"),
       ignoredSupplies: f.regex("^$", "Regexp of power supplies to ignore for powersupplyclass collector.", {
@@ -193,6 +247,25 @@ export const metricsSchema = {
       }),
     },
     pressure: { enabled: enabled("pressure", true, "pressure stall information from /proc/pressure") },
+    processes: { enabled: enabled("processes", false, "process and thread counts by state, and PID/thread limits, from /proc") },
+    qdisc: {
+      enabled: enabled(
+        "qdisc",
+        false,
+        "root queuing discipline statistics per network device; node_exporter reads them over rtnetlink (TC), which nodetap does not read yet, so only the recorded answers of the fixtures option are served",
+      ),
+      fixtures: f.string(
+        "",
+        "Directory of node_exporter's recorded qdisc answers (results.json), for end-to-end tests. Empty means the live host, whose qdisc statistics need rtnetlink (TC) messages that nodetap does not read yet: the collector then emits nothing and says so once in the log.",
+        { flags: ["collector.qdisc.fixtures"] },
+      ),
+      deviceInclude: f.regex("", "Regexp of qdisc devices to include (mutually exclusive with deviceExclude).", {
+        flags: ["collector.qdisc.device-include", "collector.qdisk.device-include"],
+      }),
+      deviceExclude: f.regex("", "Regexp of qdisc devices to exclude (mutually exclusive with deviceInclude).", {
+        flags: ["collector.qdisc.device-exclude", "collector.qdisk.device-exclude"],
+      }),
+    },
     rapl: {
       enabled: enabled("rapl", true, "RAPL energy counters from /sys/class/powercap"),
       enableZoneLabel: f.bool(false, "One node_rapl_joules_total family with a rapl_zone label instead of a family per zone.", {
@@ -200,11 +273,31 @@ export const metricsSchema = {
       }),
     },
     schedstat: { enabled: enabled("schedstat", true, "scheduler statistics from /proc/schedstat") },
+    selinux: { enabled: enabled("selinux", true, "SELinux status from selinuxfs and /etc/selinux/config") },
+    slabinfo: {
+      enabled: enabled("slabinfo", false, "kernel slab cache statistics from /proc/slabinfo (readable by root only)"),
+      slabsInclude: f.regex(".*", "Regexp of slabs to include in slabinfo collector.", { flags: ["collector.slabinfo.slabs-include"] }),
+      slabsExclude: f.regex("", "Regexp of slabs to exclude in slabinfo collector.", { flags: ["collector.slabinfo.slabs-exclude"] }),
+    },
     sockstat: { enabled: enabled("sockstat", true, "socket statistics from /proc/net/sockstat{,6}") },
+    softirqs: { enabled: enabled("softirqs", false, "softirq counts per vector and CPU from /proc/softirqs") },
     softnet: { enabled: enabled("softnet", true, "softnet statistics from /proc/net/softnet_stat") },
     stat: {
       enabled: enabled("stat", true, "kernel statistics from /proc/stat"),
       softirq: f.bool(false, "Export softirq calls per vector (node_softirqs_total).", { flags: ["collector.stat.softirq"] }),
+    },
+    sysctl: {
+      enabled: enabled("sysctl", false, "values of chosen sysctls from /proc/sys"),
+      include: f.stringList(
+        [],
+        'Select sysctl metrics to include: "name" (node_sysctl_<name>, one series per value with an index label when there are several) or "name:key1,key2,..." (one node_sysctl_<name>_<key> per value). The flag may be repeated; in an environment variable items are separated by commas, so give the ":keys" form as a flag or in the config file.',
+        { flags: ["collector.sysctl.include"] },
+      ),
+      includeInfo: f.stringList(
+        [],
+        "Select sysctl metrics to include as info metrics (node_sysctl_info, the value as a label). The flag may be repeated.",
+        { flags: ["collector.sysctl.include-info"] },
+      ),
     },
     tapestats: {
       enabled: enabled("tapestats", true, "SCSI tape drive statistics from /sys/class/scsi_tape"),
@@ -234,52 +327,23 @@ export const metricsSchema = {
         flags: ["collector.vmstat.fields"],
       }),
     },
-    meminfoNuma: {
-      enabled: enabled("meminfo_numa", false, "per-NUMA-node memory statistics from /sys/devices/system/node/node*/{meminfo,numastat}"),
-    },
-    zoneinfo: { enabled: enabled("zoneinfo", false, "per-zone memory statistics from /proc/zoneinfo") },
-    buddyinfo: { enabled: enabled("buddyinfo", false, "free memory block counts per order from /proc/buddyinfo") },
-    slabinfo: {
-      enabled: enabled("slabinfo", false, "kernel slab cache statistics from /proc/slabinfo (readable by root only)"),
-      slabsInclude: f.regex(".*", "Regexp of slabs to include in slabinfo collector.", { flags: ["collector.slabinfo.slabs-include"] }),
-      slabsExclude: f.regex("", "Regexp of slabs to exclude in slabinfo collector.", { flags: ["collector.slabinfo.slabs-exclude"] }),
-    },
-    ksmd: { enabled: enabled("ksmd", false, "Kernel Samepage Merging statistics from /sys/kernel/mm/ksm") },
-    kernelHung: { enabled: enabled("kernel_hung", true, "hung tasks detected since boot from /proc/sys/kernel/hung_task_detect_count") },
-    bcache: {
-      enabled: enabled("bcache", true, "bcache statistics from /sys/fs/bcache"),
-      priorityStats: f.bool(false, "Expose expensive priority stats.", { flags: ["collector.bcache.priorityStats"] }),
-    },
-    bcachefs: { enabled: enabled("bcachefs", true, "bcachefs statistics from /sys/fs/bcachefs") },
-    selinux: { enabled: enabled("selinux", true, "SELinux status from selinuxfs and /etc/selinux/config") },
-    mountstats: { enabled: enabled("mountstats", false, "NFS client statistics per mount from /proc/self/mountstats") },
-    processes: { enabled: enabled("processes", false, "process and thread counts by state, and PID/thread limits, from /proc") },
-    cgroups: { enabled: enabled("cgroups", false, "cgroup controller summary from /proc/cgroups") },
-    drbd: { enabled: enabled("drbd", false, "DRBD device statistics from /proc/drbd") },
-    lnstat: { enabled: enabled("lnstat", false, "network cache statistics per CPU from /proc/net/stat/*") },
-    xfrm: { enabled: enabled("xfrm", false, "IPsec transformation error counters from /proc/net/xfrm_stat") },
-    ipvs: {
-      enabled: enabled("ipvs", true, "IPVS totals and real server connections from /proc/net/ip_vs_stats and /proc/net/ip_vs"),
-      backendLabels: f.string(
-        "local_address,local_port,remote_address,remote_port,proto,local_mark",
-        "Comma separated list for IPVS backend stats labels (of local_address, local_port, remote_address, remote_port, proto, local_mark; backends with the same values are summed; empty for none).",
-        { flags: ["collector.ipvs.backend-labels"] },
+    watchdog: { enabled: enabled("watchdog", true, "watchdog devices from /sys/class/watchdog") },
+    wifi: {
+      enabled: enabled(
+        "wifi",
+        false,
+        "WiFi interface and station statistics; node_exporter reads them over nl80211 netlink, which nodetap does not read yet, so only the recorded answers of the fixtures option are served",
+      ),
+      fixtures: f.string(
+        "",
+        "Directory of node_exporter's recorded wifi answers (interfaces.json, <interface>/bss.json, <interface>/stationinfo.json), for end-to-end tests. Empty means the live host, whose WiFi statistics need nl80211 netlink messages that nodetap does not read yet: the collector then emits nothing and says so once in the log.",
+        { flags: ["collector.wifi.fixtures"] },
       ),
     },
-    softirqs: { enabled: enabled("softirqs", false, "softirq counts per vector and CPU from /proc/softirqs") },
-    interrupts: {
-      enabled: enabled("interrupts", false, "interrupt counts per IRQ and CPU from /proc/interrupts"),
-      nameInclude: f.regex("", "Regexp of interrupts name to include (matched against <type>;<info>;<devices>).", {
-        flags: ["collector.interrupts.name-include"],
-      }),
-      nameExclude: f.regex("", "Regexp of interrupts name to exclude (matched against <type>;<info>;<devices>).", {
-        flags: ["collector.interrupts.name-exclude"],
-      }),
-      includeZeros: f.bool(true, "Include interrupts that have a zero value.", { flags: ["collector.interrupts.include-zeros"] }),
-    },
-    zfs: { enabled: enabled("zfs", true, "ZFS kstats (ARC, ZIL, pools, datasets) from /proc/spl/kstat/zfs") },
-    watchdog: { enabled: enabled("watchdog", true, "watchdog devices from /sys/class/watchdog") },
+    xfrm: { enabled: enabled("xfrm", false, "IPsec transformation error counters from /proc/net/xfrm_stat") },
     xfs: { enabled: enabled("xfs", true, "XFS filesystem statistics from /sys/fs/xfs") },
+    zfs: { enabled: enabled("zfs", true, "ZFS kstats (ARC, ZIL, pools, datasets) from /proc/spl/kstat/zfs") },
+    zoneinfo: { enabled: enabled("zoneinfo", false, "per-zone memory statistics from /proc/zoneinfo") },
   },
 };
 

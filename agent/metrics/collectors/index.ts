@@ -7,10 +7,12 @@ import { collector as btrfs } from "./btrfs.js";
 import { collector as buddyinfo } from "./buddyinfo.js";
 import { collector as cgroups } from "./cgroups.js";
 import { collector as conntrack } from "./conntrack.js";
+import { collector as cpuVulnerabilities } from "./cpu-vulnerabilities.js";
 import { collector as cpu } from "./cpu.js";
 import { collector as cpufreq } from "./cpufreq.js";
 import { collector as diskstats } from "./diskstats.js";
 import { collector as dmi } from "./dmi.js";
+import { collector as dmmultipath } from "./dmmultipath.js";
 import { collector as drbd } from "./drbd.js";
 import { collector as edac } from "./edac.js";
 import { collector as entropy } from "./entropy.js";
@@ -37,9 +39,11 @@ import { collector as nfs } from "./nfs.js";
 import { collector as nfsd } from "./nfsd.js";
 import { collector as nvme } from "./nvme.js";
 import { collector as os } from "./os.js";
+import { collector as pcidevice } from "./pcidevice.js";
 import { collector as powersupplyclass } from "./powersupplyclass.js";
 import { collector as pressure } from "./pressure.js";
 import { collector as processes } from "./processes.js";
+import { collector as qdisc } from "./qdisc.js";
 import { collector as rapl } from "./rapl.js";
 import { collector as schedstat } from "./schedstat.js";
 import { collector as selinux } from "./selinux.js";
@@ -48,6 +52,7 @@ import { collector as sockstat } from "./sockstat.js";
 import { collector as softirqs } from "./softirqs.js";
 import { collector as softnet } from "./softnet.js";
 import { collector as stat } from "./stat.js";
+import { collector as sysctl } from "./sysctl.js";
 import { collector as tapestats } from "./tapestats.js";
 import { collector as textfile } from "./textfile.js";
 import { collector as thermalZone } from "./thermal-zone.js";
@@ -57,6 +62,7 @@ import { collector as udpQueues } from "./udp-queues.js";
 import { collector as uname } from "./uname.js";
 import { collector as vmstat } from "./vmstat.js";
 import { collector as watchdog } from "./watchdog.js";
+import { collector as wifi } from "./wifi.js";
 import { collector as xfrm } from "./xfrm.js";
 import { collector as xfs } from "./xfs.js";
 import { collector as zfs } from "./zfs.js";
@@ -74,8 +80,10 @@ export const COLLECTORS: readonly CollectorDefinition[] = [
   conntrack,
   cpu,
   cpufreq,
+  cpuVulnerabilities,
   diskstats,
   dmi,
+  dmmultipath,
   drbd,
   edac,
   entropy,
@@ -102,9 +110,11 @@ export const COLLECTORS: readonly CollectorDefinition[] = [
   nfsd,
   nvme,
   os,
+  pcidevice,
   powersupplyclass,
   pressure,
   processes,
+  qdisc,
   rapl,
   schedstat,
   selinux,
@@ -113,6 +123,7 @@ export const COLLECTORS: readonly CollectorDefinition[] = [
   softirqs,
   softnet,
   stat,
+  sysctl,
   tapestats,
   textfile,
   thermalZone,
@@ -122,6 +133,7 @@ export const COLLECTORS: readonly CollectorDefinition[] = [
   uname,
   vmstat,
   watchdog,
+  wifi,
   xfrm,
   xfs,
   zfs,

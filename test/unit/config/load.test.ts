@@ -140,7 +140,7 @@ describe("precise errors", () => {
     const err = errorOf(() => loadConfig(["--config", file], {}));
     expect(err.key).toBe("metrics.collectors.cpux");
     expect(err.message).toMatch(
-      /unknown key; did you mean metrics\.collectors\.cpu\? allowed keys under metrics\.collectors: arp, bonding/,
+      /unknown key; did you mean metrics\.collectors\.cpu\? allowed keys under metrics\.collectors: arp, bcache, bcachefs, bonding/,
     );
     expect(err.message).toContain(file);
   });
