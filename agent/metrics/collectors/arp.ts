@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { addonCandidates } from "../../host/adjtimex.js";
 import { findAddon } from "../../host/native-addon.js";
 import { readTextIfExists } from "../../host/read.js";
-import { CollectorError, type Collector, type CollectorDefinition } from "../collector.js";
+import { CollectorError, type Collector, type CollectorDefinition, type ScrapeContext } from "../collector.js";
 import { DeviceFilter } from "../device-filter.js";
 import { gauge, type MetricSink } from "../model.js";
 import { parseIntAutoBase } from "../parsers/auto-base-int.js";
@@ -15,7 +15,10 @@ import { splitFields, splitLines } from "../parsers/text.js";
  * entries as /proc/net/arp does. Node.js cannot speak rtnetlink, so that dump goes through
  * nodetap's neigh addon (native/neigh/neigh.c, built into neigh.node by scripts/build-native.sh);
  * where the addon cannot be loaded the collector logs why, once, and reads /proc/net/arp instead:
- * node_arp_entries only, as node_exporter's --no-collector.arp.netlink.
+ * node_arp_entries only, as node_exporter's --no-collector.arp.netlink. The dump runs on libuv's
+ * thread pool: before Linux ~6.9 it waits, uninterruptibly, for rtnl_mutex, which another process
+ * may hold for long. A scrape gives up on it when aborted (the collector timeout), and while it has
+ * not returned later scrapes fail at once instead of starting another.
  */
 
 const entriesDesc = gauge("node_arp_entries", "ARP entries by device", ["device"]);
@@ -64,8 +67,12 @@ export interface NeighbourEntry {
 }
 
 export interface NeighAddon {
-  /** One RTM_GETNEIGH dump for AF_INET. Throws an Error whose `code` is the errno name when it fails. */
-  dump(): NeighbourEntry[];
+  /**
+   * One RTM_GETNEIGH dump for AF_INET, run on libuv's thread pool (it can block in the kernel for
+   * as long as another process holds rtnl_mutex). Rejects with an Error whose `code` is the errno
+   * name when it fails.
+   */
+  dump(): Promise<NeighbourEntry[]>;
 }
 
 export interface NeighbourCounts {
@@ -158,6 +165,59 @@ export function loadNeighAddonFrom(candidates: readonly string[]): NeighAddon {
 let loaded: NeighAddon | NeighAddonUnavailableError | undefined;
 
 /**
+ * The dump that has not settled yet, if any (one for the whole process: every arp collector
+ * shares the kernel's lock). A dump stuck in the kernel keeps a thread of libuv's pool; starting
+ * another on each scrape would fill the pool (fs, dns, zlib and the filesystem collector wait on
+ * it too), so scrapes fail at once until it returns.
+ */
+let inFlight: { readonly started: Date } | undefined;
+
+/** Starts a dump, marking it in flight until it settles; a synchronous throw becomes a rejection. */
+function startDump(addon: NeighAddon): { promise: Promise<NeighbourEntry[]>; started: Date } {
+  const marker = { started: new Date() };
+  let promise: Promise<NeighbourEntry[]>;
+  try {
+    promise = Promise.resolve(addon.dump());
+  } catch (err) {
+    promise = Promise.reject(err as Error);
+  }
+  inFlight = marker;
+  const clear = () => {
+    if (inFlight === marker) inFlight = undefined;
+  };
+  promise.then(clear, clear);
+  return { promise, started: marker.started };
+}
+
+/** The dump's result, or a CollectorError as soon as the scrape is aborted (the dump keeps running). */
+function awaitDump(promise: Promise<NeighbourEntry[]>, started: Date, signal: AbortSignal): Promise<NeighbourEntry[]> {
+  return new Promise<NeighbourEntry[]>((resolve, reject) => {
+    const onAbort = () =>
+      reject(
+        new CollectorError(
+          `could not get ARP entries: the rtnetlink dump (started ${started.toISOString()}) did not return before the scrape was aborted; ` +
+            "the kernel's rtnl lock may be held",
+        ),
+      );
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (dump) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(dump);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(new CollectorError(`could not get ARP entries: ${(err as Error).message}`, { cause: err }));
+      },
+    );
+  });
+}
+
+/**
  * neigh.node from the default places (next to the executable, then build/native in nodetap's
  * package), loaded on first use and kept, as is a failure to load it (not retried: build or
  * install the addon, then restart).
@@ -205,15 +265,19 @@ class ArpCollector implements Collector {
     return this.addon;
   }
 
-  update(out: MetricSink): void {
+  async update(out: MetricSink, ctx: ScrapeContext): Promise<void> {
     const addon = this.neighAddon();
     if (addon !== null) {
-      let dump: NeighbourEntry[];
-      try {
-        dump = addon.dump();
-      } catch (err) {
-        throw new CollectorError(`could not get ARP entries: ${(err as Error).message}`, { cause: err });
+      if (inFlight !== undefined) {
+        throw new CollectorError(
+          `could not get ARP entries: the previous rtnetlink dump (started ${inFlight.started.toISOString()}) has not returned; ` +
+            "the kernel's rtnl lock may be held",
+        );
       }
+      if (ctx.signal.aborted)
+        throw new CollectorError("could not get ARP entries: the scrape was aborted before the rtnetlink dump started");
+      const { promise, started } = startDump(addon);
+      const dump = await awaitDump(promise, started, ctx.signal);
       const { entries, states } = countNeighbours(dump);
       for (const [device, count] of entries) {
         if (this.filter.ignored(device)) continue;
@@ -234,6 +298,8 @@ class ArpCollector implements Collector {
 export const collector: CollectorDefinition = {
   name: "arp",
   defaultEnabled: true,
+  // The rtnetlink dump runs on libuv's thread pool.
+  offThread: true,
   create({ paths, config, logger }) {
     return new ArpCollector(config.collectors.arp, paths.proc("net", "arp"), loadNeighAddon, logger);
   },

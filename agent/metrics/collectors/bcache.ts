@@ -2,14 +2,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { readText } from "../../host/read.js";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
+import { errorCode } from "../host-file.js";
 import { counter, gauge, type MetricDesc, type MetricSink } from "../model.js";
 import { parseGoFloat } from "../parsers/go-float.js";
 import { parseInt64, parseUint } from "../parsers/numbers.js";
 import { floatToUint64, goFields, goScanLines, sortGoNames } from "../parsers/go-text.js";
-
-function errnoOf(err: unknown): string {
-  return (err as NodeJS.ErrnoException | undefined)?.code ?? String(err);
-}
 
 /**
  * node_exporter's bcache collector (collector/bcache_linux.go with procfs's bcache package):
@@ -246,7 +243,7 @@ function readFile(file: string): string {
   try {
     return readText(file);
   } catch (err) {
-    throw new CollectorError(`failed to read: ${file}: ${errnoOf(err)}`, { cause: err });
+    throw new CollectorError(`failed to read: ${file}: ${errorCode(err) ?? String(err)}`, { cause: err });
   }
 }
 

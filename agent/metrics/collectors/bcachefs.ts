@@ -2,9 +2,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { readText } from "../../host/read.js";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
+import { errorCode } from "../host-file.js";
 import { counter, gauge, type MetricDesc, type MetricSink } from "../model.js";
 import { goTrimSpace } from "../sysfs-go-text.js";
 import { sortGoNames } from "../parsers/go-text.js";
+import { sanitizeMetricName } from "../parsers/metric-name.js";
 import {
   goUint,
   parseBtreeWriteStats,
@@ -17,12 +19,6 @@ import {
   type BtreeWriteStats,
   type CompressionStats,
 } from "./bcachefs-parse.js";
-import { sanitizeMetricName } from "./rapl.js";
-
-function errnoOf(err: unknown): string {
-  return (err as NodeJS.ErrnoException | undefined)?.code ?? String(err);
-}
-
 /**
  * node_exporter's bcachefs collector (collector/bcachefs_linux.go with procfs's bcachefs
  * package): for each directory /sys/fs/bcachefs/<uuid>, an info series, the btree cache size,
@@ -107,7 +103,7 @@ export interface BcachefsStats {
 // Reading, with procfs's treatment of each file's absence
 
 function failed(file: string, err: unknown): CollectorError {
-  return new CollectorError(`failed to retrieve bcachefs stats: ${file}: ${errnoOf(err)}`, { cause: err });
+  return new CollectorError(`failed to retrieve bcachefs stats: ${file}: ${errorCode(err) ?? String(err)}`, { cause: err });
 }
 
 /** os.Open/ReadFile: the content, undefined for ENOENT (os.IsNotExist), a CollectorError otherwise. */
@@ -115,7 +111,7 @@ function readIfExists(file: string): string | undefined {
   try {
     return readText(file);
   } catch (err) {
-    if (errnoOf(err) === "ENOENT") return undefined;
+    if (errorCode(err) === "ENOENT") return undefined;
     throw failed(file, err);
   }
 }
@@ -141,7 +137,7 @@ function readDir(dir: string, missingOk: boolean): fs.Dirent[] | undefined {
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
   } catch (err) {
-    if (missingOk && errnoOf(err) === "ENOENT") return undefined;
+    if (missingOk && errorCode(err) === "ENOENT") return undefined;
     throw failed(dir, err);
   }
   const byName = new Map(entries.map((e) => [e.name, e]));

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { readText } from "../../host/read.js";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
+import { errorCode } from "../host-file.js";
 import { gauge } from "../model.js";
 import { mulUint64, parseUint64 } from "../parsers/uint64.js";
 import { readSysfsAttribute } from "../sysfs-attribute.js";
@@ -86,10 +87,6 @@ function isNoDataCode(code: string | undefined): boolean {
   return code === "ENOENT" || code === "EACCES" || code === "EPERM";
 }
 
-function codeOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
-}
-
 function failRead(file: string, code: string): never {
   if (isNoDataCode(code)) throw new NoData(`${file}: ${code}`);
   throw new CollectorError(`failed to scan DM-multipath devices: ${file}: ${code}`);
@@ -108,7 +105,7 @@ function readUint(file: string): bigint {
   try {
     text = readText(file);
   } catch (err) {
-    return failRead(file, codeOf(err) ?? (err as Error).message);
+    return failRead(file, errorCode(err) ?? (err as Error).message);
   }
   return parseSysfsUint(text, file);
 }
@@ -117,7 +114,7 @@ function listDir(dir: string): string[] | undefined {
   try {
     return fs.readdirSync(dir).sort();
   } catch (err) {
-    const code = codeOf(err) ?? "EIO";
+    const code = errorCode(err) ?? "EIO";
     if (code === "ENOENT") return undefined;
     return failRead(dir, code);
   }

@@ -1,9 +1,9 @@
 import { CollectorError, type CollectorDefinition } from "../collector.js";
 import { readHostFile } from "../host-file.js";
 import { counter, gauge } from "../model.js";
-import { parseUint } from "../parsers/numbers.js";
+import { parseHexUint64, parseUint } from "../parsers/numbers.js";
 import { goFields, goScanLines } from "../parsers/go-text.js";
-import { parseHexUint64 } from "./lnstat.js";
+import { quoteExcerpt } from "../parsers/text.js";
 
 /**
  * node_exporter's ipvs collector (collector/ipvs_linux.go with procfs's FS.IPVSStats and
@@ -57,7 +57,7 @@ export function parseIpvsStats(text: string, file = "ip_vs_stats"): IpvsStats {
   if (fields.length !== 5) throw new CollectorError(`${file}: ip_vs_stats corrupt: unexpected number of fields`);
   const values = fields.map((field) => {
     const value = parseHexUint64(field);
-    if (Number.isNaN(value)) throw new CollectorError(`${file}: total ${quote(field)} is not a hexadecimal uint64`);
+    if (Number.isNaN(value)) throw new CollectorError(`${file}: total ${quoteExcerpt(field, 60)} is not a hexadecimal uint64`);
     return value;
   });
   return {
@@ -82,10 +82,6 @@ export interface IpvsBackend {
   readonly weight: number;
 }
 
-function quote(text: string): string {
-  return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}...` : text);
-}
-
 /**
  * procfs's parseIPVSBackendStatus: "TCP|UDP <addr:port>" and "FWM <mark>" lines start a service,
  * "-> <addr:port> <forward> <weight> <active> <inactive>" lines are its real servers; header lines,
@@ -105,7 +101,7 @@ export function parseIpvsBackends(text: string, file = "ip_vs"): IpvsBackend[] {
     if (fields.length === 0) continue;
     const where = `${file}: line ${i + 1}`;
     if (fields[0] === "IP" || fields[0] === "Prot") continue;
-    if (fields.length < 2) throw new CollectorError(`${where}: unexpected line ${quote(lines[i])}`);
+    if (fields.length < 2) throw new CollectorError(`${where}: unexpected line ${quoteExcerpt(lines[i], 60)}`);
     if (fields[1] === "RemoteAddress:Port") continue;
     if (fields[0] === "TCP" || fields[0] === "UDP") {
       proto = fields[0];
@@ -120,7 +116,7 @@ export function parseIpvsBackends(text: string, file = "ip_vs"): IpvsBackend[] {
       const [remoteAddress, remotePort] = parseIpPort(fields[1], where);
       const [weight, activeConn, inactConn] = fields.slice(3, 6).map((field) => {
         const value = parseUint(field);
-        if (Number.isNaN(value)) throw new CollectorError(`${where}: count ${quote(field)} is not a uint64`);
+        if (Number.isNaN(value)) throw new CollectorError(`${where}: count ${quoteExcerpt(field, 60)} is not a uint64`);
         return value;
       });
       backends.push({ localAddress, localPort, localMark, proto, remoteAddress, remotePort, activeConn, inactConn, weight });
@@ -144,20 +140,21 @@ export function parseIpPort(s: string, where = "ip_vs"): [address: string, port:
   if (s.length === 13) {
     const bytes: number[] = [];
     for (let k = 0; k < 8; k += 2) {
-      if (!isHexDigit(s.charCodeAt(k)) || !isHexDigit(s.charCodeAt(k + 1))) throw new CollectorError(`${where}: invalid IP ${quote(s)}`);
+      if (!isHexDigit(s.charCodeAt(k)) || !isHexDigit(s.charCodeAt(k + 1)))
+        throw new CollectorError(`${where}: invalid IP ${quoteExcerpt(s, 60)}`);
       bytes.push(parseInt(s.slice(k, k + 2), 16));
     }
     address = bytes.join(".");
   } else if (s.length === 46) {
     const ip = parseIPv6(s.slice(1, 40));
-    if (ip === undefined) throw new CollectorError(`${where}: invalid IPv6 address ${quote(s.slice(1, 40))}`);
+    if (ip === undefined) throw new CollectorError(`${where}: invalid IPv6 address ${quoteExcerpt(s.slice(1, 40), 60)}`);
     address = formatIPv6(ip);
   } else {
-    throw new CollectorError(`${where}: unexpected IP:Port ${quote(s)}`);
+    throw new CollectorError(`${where}: unexpected IP:Port ${quoteExcerpt(s, 60)}`);
   }
   const portText = s.slice(-4);
   for (let k = 0; k < 4; k++)
-    if (!isHexDigit(portText.charCodeAt(k))) throw new CollectorError(`${where}: invalid port ${quote(portText)}`);
+    if (!isHexDigit(portText.charCodeAt(k))) throw new CollectorError(`${where}: invalid port ${quoteExcerpt(portText, 60)}`);
   return [address, parseInt(portText, 16)];
 }
 

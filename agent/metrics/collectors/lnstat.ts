@@ -2,8 +2,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { readText } from "../../host/read.js";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
+import { errorCode } from "../host-file.js";
 import { counter, type MetricDesc } from "../model.js";
 import { goFields, goScanLines } from "../parsers/go-text.js";
+import { parseHexUint64 } from "../parsers/numbers.js";
+import { quoteExcerpt } from "../parsers/text.js";
 
 /**
  * node_exporter's lnstat collector (collector/lnstat_linux.go with procfs's FS.NetStat): every
@@ -17,30 +20,12 @@ const HELP = "linux network cache stats";
 const LABELS = ["subsystem", "cpu"];
 /** The characters client_golang's legacy metric-name check allows after the first one. */
 const NAME_PART = /^[a-zA-Z0-9_:]+$/;
-const MAX_UINT64 = (1n << 64n) - 1n;
 
 export interface LnstatFile {
   /** Column names of the header line, in file order. */
   readonly columns: readonly string[];
   /** One row of counters per CPU line, in the columns' order. */
   readonly rows: readonly (readonly number[])[];
-}
-
-/** strconv.ParseUint(text, 16, 64) as a float64; NaN where Go fails (no 0x prefix, sign or underscore). */
-export function parseHexUint64(text: string): number {
-  const n = text.length;
-  if (n === 0) return NaN;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i) | 0x20;
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return NaN;
-  }
-  if (n <= 13) return parseInt(text, 16);
-  const value = BigInt(`0x${text}`);
-  return value > MAX_UINT64 ? NaN : Number(value);
-}
-
-function quote(text: string): string {
-  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
 }
 
 /**
@@ -55,8 +40,8 @@ export function parseLnstat(text: string, file = "lnstat file"): LnstatFile {
   const columns = lines.length === 0 ? [] : goFields(lines[0]);
   const seen = new Set<string>();
   for (const column of columns) {
-    if (!NAME_PART.test(column)) throw new CollectorError(`${file}: column name ${quote(column)} cannot be part of a metric name`);
-    if (seen.has(column)) throw new CollectorError(`${file}: column ${quote(column)} appears twice in the header`);
+    if (!NAME_PART.test(column)) throw new CollectorError(`${file}: column name ${quoteExcerpt(column)} cannot be part of a metric name`);
+    if (seen.has(column)) throw new CollectorError(`${file}: column ${quoteExcerpt(column)} appears twice in the header`);
     seen.add(column);
   }
   const rows: number[][] = [];
@@ -70,17 +55,13 @@ export function parseLnstat(text: string, file = "lnstat file"): LnstatFile {
       fields.map((field, k) => {
         const value = parseHexUint64(field);
         if (Number.isNaN(value)) {
-          throw new CollectorError(`${file}: line ${i + 1}: ${columns[k]} value ${quote(field)} is not a hexadecimal uint64`);
+          throw new CollectorError(`${file}: line ${i + 1}: ${columns[k]} value ${quoteExcerpt(field)} is not a hexadecimal uint64`);
         }
         return value;
       }),
     );
   }
   return { columns, rows };
-}
-
-function errnoOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
 /**
@@ -103,7 +84,7 @@ export function readLnstatDir(dir: string): Array<[name: string, stats: LnstatFi
     try {
       text = readText(file);
     } catch (err) {
-      if (errnoOf(err) === "EISDIR") continue;
+      if (errorCode(err) === "EISDIR") continue;
       throw new CollectorError(`${file}: ${(err as Error).message}`, { cause: err });
     }
     files.push([name, parseLnstat(text, file)]);

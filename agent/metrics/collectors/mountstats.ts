@@ -167,6 +167,13 @@ function emitNfsStats(out: MetricSink, s: NfsStats, export_: string, protocol: s
   for (const [index, desc] of EVENTS) out.add(desc, s.events[index], export_, protocol, addr);
 }
 
+/**
+ * Read limit for /proc/self/mountstats. Each NFS mount there takes ~5 KiB (its per-operation
+ * statistics), so the default host-file cap (MAX_HOST_FILE_BYTES, 16 MiB) is hit at ~3,000 NFS
+ * mounts and the collector would fail on such hosts; 256 MiB still bounds a runaway read.
+ */
+const MOUNTSTATS_MAX_BYTES = 256 * 1024 * 1024;
+
 export const collector: CollectorDefinition = {
   name: "mountstats",
   defaultEnabled: false,
@@ -176,7 +183,7 @@ export const collector: CollectorDefinition = {
     return {
       name: "mountstats",
       update(out) {
-        const text = readHostFile(statsFile);
+        const text = readHostFile(statsFile, MOUNTSTATS_MAX_BYTES);
         if (text === undefined) return;
         const mounts = parseMountStats(text, statsFile);
         if (!mounts.some((m) => m.stats !== undefined)) return;

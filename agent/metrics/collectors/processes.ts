@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { readText } from "../../host/read.js";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
+import { errorCode } from "../host-file.js";
 import { gauge } from "../model.js";
 import { parseInt64 } from "../parsers/numbers.js";
 import { parseUint64 } from "../parsers/uint64.js";
@@ -38,10 +39,6 @@ export interface ProcessesSummary {
   readonly threadStates: Map<string, number>;
 }
 
-function codeOf(err: unknown): string {
-  return (err as NodeJS.ErrnoException | undefined)?.code ?? String(err);
-}
-
 /** node_exporter's isIgnoredError: the process or thread is gone. */
 function vanished(code: string): boolean {
   return code === "ENOENT" || code === "ESRCH";
@@ -71,28 +68,55 @@ function readStat(file: string): string | undefined {
   try {
     return readText(file, 1024 * 1024);
   } catch (err) {
-    const code = codeOf(err);
+    const code = errorCode(err) ?? String(err);
     if (vanished(code)) return undefined;
     throw new CollectorError(`error reading ${file}: ${code}`, { cause: err });
   }
 }
 
-/** Counts one process's threads by state into `summary`; returns the number of files read. */
-function countThreads(procRoot: string, pid: string, pidState: string, summary: ProcessesSummary): number {
+/** Files read since the last yield to the event loop, shared by the process walk and countThreads. */
+interface SliceBudget {
+  reads: number;
+}
+
+/**
+ * Yields to the event loop when READS_PER_SLICE files have been read since the last yield, then
+ * fails if `signal` has aborted (the collector's time limit).
+ */
+async function yieldIfDue(budget: SliceBudget, procRoot: string, signal: AbortSignal | undefined): Promise<void> {
+  if (budget.reads < READS_PER_SLICE) return;
+  budget.reads = 0;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  if (signal?.aborted) throw new CollectorError(`${procRoot}: stopped walking processes: collector time limit reached`);
+}
+
+/**
+ * Counts one process's threads by state into `summary`, adding the files it reads to `budget` and
+ * yielding between slices (a JVM can have tens of thousands of threads).
+ */
+async function countThreads(
+  procRoot: string,
+  pid: string,
+  pidState: string,
+  summary: ProcessesSummary,
+  budget: SliceBudget,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const taskDir = path.join(procRoot, pid, "task");
   let names: string[];
+  budget.reads++;
   try {
     names = fs.readdirSync(taskDir);
   } catch (err) {
-    const code = codeOf(err);
-    if (vanished(code)) return 1;
+    const code = errorCode(err) ?? String(err);
+    if (vanished(code)) return;
     throw new CollectorError(`error reading tasks of pid ${pid} (${taskDir}): ${code}`, { cause: err });
   }
-  let reads = 1;
   for (const tid of numericEntries(names)) {
     let state = pidState;
     if (tid !== pid) {
-      reads++;
+      if (budget.reads >= READS_PER_SLICE) await yieldIfDue(budget, procRoot, signal);
+      budget.reads++;
       const file = path.join(taskDir, tid, "stat");
       const text = readStat(file);
       if (text === undefined) continue;
@@ -100,7 +124,6 @@ function countThreads(procRoot: string, pid: string, pidState: string, summary: 
     }
     summary.threadStates.set(state, (summary.threadStates.get(state) ?? 0) + 1);
   }
-  return reads;
 }
 
 /** Files read between two yields to the event loop (a few milliseconds of work). */
@@ -108,8 +131,9 @@ const READS_PER_SLICE = 500;
 
 /**
  * procfs's AllProcs and Stat over `procRoot`; undefined when the directory does not exist. The
- * reads are synchronous but the loop yields to the event loop every READS_PER_SLICE files, so a
- * node with tens of thousands of threads does not hold it for the whole walk; it stops when
+ * reads are synchronous but the walk yields to the event loop every READS_PER_SLICE files (thread
+ * stat files included), so a node, or one process, with tens of thousands of threads does not
+ * hold it for the whole walk; it stops when
  * `signal` aborts (the collector's time limit).
  */
 export async function summarizeProcesses(procRoot: string, signal?: AbortSignal): Promise<ProcessesSummary | undefined> {
@@ -117,19 +141,15 @@ export async function summarizeProcesses(procRoot: string, signal?: AbortSignal)
   try {
     names = fs.readdirSync(procRoot);
   } catch (err) {
-    const code = codeOf(err);
+    const code = errorCode(err) ?? String(err);
     if (code === "ENOENT") return undefined;
     throw new CollectorError(`unable to list all processes in ${procRoot}: ${code}`, { cause: err });
   }
   const summary: ProcessesSummary = { pids: 0, threads: 0, states: new Map(), threadStates: new Map() };
-  let reads = 0;
+  const budget: SliceBudget = { reads: 0 };
   for (const pid of numericEntries(names)) {
-    if (reads >= READS_PER_SLICE) {
-      reads = 0;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (signal?.aborted) throw new CollectorError(`${procRoot}: stopped walking processes: collector time limit reached`);
-    }
-    reads++;
+    if (budget.reads >= READS_PER_SLICE) await yieldIfDue(budget, procRoot, signal);
+    budget.reads++;
     const file = path.join(procRoot, pid, "stat");
     const text = readStat(file);
     if (text === undefined) continue;
@@ -137,7 +157,7 @@ export async function summarizeProcesses(procRoot: string, signal?: AbortSignal)
     summary.pids++;
     summary.states.set(stat.state, (summary.states.get(stat.state) ?? 0) + 1);
     summary.threads += stat.numThreads;
-    reads += countThreads(procRoot, pid, stat.state, summary);
+    await countThreads(procRoot, pid, stat.state, summary, budget, signal);
   }
   return summary;
 }
@@ -148,7 +168,7 @@ export function readLimit(file: string): number {
   try {
     text = readText(file, 64 * 1024);
   } catch (err) {
-    throw new CollectorError(`unable to read ${file}: ${codeOf(err)}`, { cause: err });
+    throw new CollectorError(`unable to read ${file}: ${errorCode(err) ?? String(err)}`, { cause: err });
   }
   const trimmed = goTrimSpace(text);
   const value = parseUint64(trimmed, 10);

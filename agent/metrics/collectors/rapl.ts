@@ -1,7 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
+import { errorCode } from "../host-file.js";
 import { counter, type MetricDesc, type MetricSink } from "../model.js";
+import { sanitizeMetricName } from "../parsers/metric-name.js";
 import { parseUint } from "../parsers/numbers.js";
 import { goTrimSpace } from "../sysfs-go-text.js";
 
@@ -43,11 +45,6 @@ export function raplZoneName(nameFileText: string, usages: Map<string, number>):
   return { name, index };
 }
 
-/** node_exporter's SanitizeMetricName: each run of characters outside [0-9A-Za-z_], with the underscores around it, becomes one "_". */
-export function sanitizeMetricName(name: string): string {
-  return name.replace(/_*[^0-9A-Za-z_]+_*/g, "_");
-}
-
 /** An energy_uj or max_energy_range_uj value (util.ReadUintFromFile's parse); CollectorError when it is not a uint64. */
 export function parseRaplMicrojoules(text: string, what = "energy_uj"): number {
   const trimmed = goTrimSpace(text);
@@ -56,11 +53,7 @@ export function parseRaplMicrojoules(text: string, what = "energy_uj"): number {
   return value;
 }
 
-function errnoOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
-}
-
-const isPermission = (err: unknown) => errnoOf(err) === "EACCES" || errnoOf(err) === "EPERM";
+const isPermission = (err: unknown) => errorCode(err) === "EACCES" || errorCode(err) === "EPERM";
 
 /** Thrown for node_exporter's ErrNoData cases (missing or forbidden powercap files). */
 class NoData extends Error {}
@@ -75,8 +68,8 @@ function readUintFile(file: string, missingIsNoData: boolean): number {
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
-    if (isPermission(err) || (missingIsNoData && errnoOf(err) === "ENOENT")) throw new NoData(file);
-    throw new CollectorError(`${file}: ${errnoOf(err) ?? String(err)}`, { cause: err });
+    if (isPermission(err) || (missingIsNoData && errorCode(err) === "ENOENT")) throw new NoData(file);
+    throw new CollectorError(`${file}: ${errorCode(err) ?? String(err)}`, { cause: err });
   }
   return parseRaplMicrojoules(text, file);
 }
@@ -87,7 +80,7 @@ function raplZones(dir: string): RaplZone[] {
   try {
     entries = fs.readdirSync(dir).sort();
   } catch (err) {
-    const code = errnoOf(err);
+    const code = errorCode(err);
     if (code === "ENOENT" || isPermission(err)) throw new NoData(dir);
     throw new CollectorError(`unable to read class/powercap: ${code ?? String(err)}`, { cause: err });
   }

@@ -3,6 +3,7 @@ import { readHostFile } from "../host-file.js";
 import { counter } from "../model.js";
 import { parseUint } from "../parsers/numbers.js";
 import { goFields, goScanLines } from "../parsers/go-text.js";
+import { quoteExcerpt } from "../parsers/text.js";
 
 /**
  * node_exporter's softirqs collector (collector/softirqs_linux.go with procfs's FS.Softirqs): the
@@ -17,10 +18,6 @@ const functionsDesc = counter("node_softirqs_functions_total", "Softirq counts p
 export const SOFTIRQ_TYPES = ["HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU"] as const;
 export type SoftirqType = (typeof SOFTIRQ_TYPES)[number];
 const TYPES: ReadonlySet<string> = new Set(SOFTIRQ_TYPES);
-
-function quote(text: string): string {
-  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
-}
 
 /**
  * procfs's parseSoftirqs: the first line (the CPU header) is skipped, lines with fewer than two
@@ -38,7 +35,7 @@ export function parseSoftirqs(text: string, file = "softirqs"): Map<SoftirqType,
     if (!TYPES.has(type)) continue;
     const counts = parts.slice(1).map((count, cpu) => {
       const value = parseUint(count);
-      if (Number.isNaN(value)) throw new CollectorError(`${file}: line ${i + 1}: couldn't parse ${quote(count)} (${type}${cpu})`);
+      if (Number.isNaN(value)) throw new CollectorError(`${file}: line ${i + 1}: couldn't parse ${quoteExcerpt(count)} (${type}${cpu})`);
       return value;
     });
     vectors.set(type as SoftirqType, counts);

@@ -1,10 +1,10 @@
 import { CollectorError, type CollectorDefinition } from "../collector.js";
 import { gauge, untyped, type MetricDesc, type MetricSink } from "../model.js";
 import { parseIntAutoBase } from "../parsers/auto-base-int.js";
+import { sanitizeMetricName } from "../parsers/metric-name.js";
 import { isLegacyMetricName } from "../parsers/prom-text-scanner.js";
 import { readSysfsAttribute } from "../sysfs-attribute.js";
 import { goTrimSpace } from "../sysfs-go-text.js";
-import { sanitizeMetricName } from "./rapl.js";
 
 /**
  * node_exporter's sysctl collector (collector/sysctl_linux.go with procfs's SysctlInts and

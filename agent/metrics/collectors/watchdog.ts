@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
+import { errorCode } from "../host-file.js";
 import { gauge, type MetricDesc } from "../model.js";
 import { parseIntAutoBase } from "../parsers/auto-base-int.js";
 import { readSysfsAttribute, type AttributeRead } from "../sysfs-attribute.js";
@@ -88,17 +89,13 @@ export function parseWatchdogReads(name: string, reads: Readonly<Record<(typeof 
   return { name, numbers, texts };
 }
 
-function errnoOf(err: unknown): string {
-  return (err as NodeJS.ErrnoException | undefined)?.code ?? String(err);
-}
-
 /** Every entry of the class directory, read; undefined for node_exporter's ErrNoData. */
 function readWatchdogClass(dir: string): Watchdog[] | undefined {
   let names: string[];
   try {
     names = fs.readdirSync(dir).sort();
   } catch (err) {
-    const code = errnoOf(err);
+    const code = errorCode(err) ?? String(err);
     if (code === "ENOENT" || code === "EACCES" || code === "EPERM") return undefined;
     throw new CollectorError(`failed to list watchdog devices at ${dir}: ${code}`, { cause: err });
   }

@@ -3,6 +3,7 @@ import { readHostFile } from "../host-file.js";
 import { counter, type MetricDesc } from "../model.js";
 import { parseInt64 } from "../parsers/numbers.js";
 import { goFields, goScanLines } from "../parsers/go-text.js";
+import { quoteExcerpt } from "../parsers/text.js";
 
 /**
  * node_exporter's xfrm collector (collector/xfrm.go with procfs's FS.NewXfrmStat): the IPsec
@@ -51,10 +52,6 @@ const COUNTERS: ReadonlyArray<[name: string, desc: MetricDesc]> = [
 export const XFRM_COUNTER_NAMES: readonly string[] = COUNTERS.map(([name]) => name);
 const KNOWN: ReadonlySet<string> = new Set(XFRM_COUNTER_NAMES);
 
-function quote(text: string): string {
-  return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}...` : text);
-}
-
 /**
  * procfs's NewXfrmStat parsing: every line (a blank one too) must have exactly two fields, the
  * second parsed with strconv.Atoi; the known names are kept (the last of a repeated one wins).
@@ -64,9 +61,11 @@ export function parseXfrmStat(text: string, file = "xfrm_stat"): Map<string, num
   const lines = goScanLines(text, file);
   for (let i = 0; i < lines.length; i++) {
     const fields = goFields(lines[i]);
-    if (fields.length !== 2) throw new CollectorError(`${file}: line ${i + 1}: expected "<name> <value>", got ${quote(lines[i])}`);
+    if (fields.length !== 2)
+      throw new CollectorError(`${file}: line ${i + 1}: expected "<name> <value>", got ${quoteExcerpt(lines[i], 60)}`);
     const value = parseInt64(fields[1]);
-    if (Number.isNaN(value)) throw new CollectorError(`${file}: line ${i + 1}: ${fields[0]} value ${quote(fields[1])} is not an integer`);
+    if (Number.isNaN(value))
+      throw new CollectorError(`${file}: line ${i + 1}: ${fields[0]} value ${quoteExcerpt(fields[1], 60)} is not an integer`);
     if (KNOWN.has(fields[0])) values.set(fields[0], value);
   }
   return values;

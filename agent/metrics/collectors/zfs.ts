@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { HostPaths } from "../../host/paths.js";
 import { readText } from "../../host/read.js";
-import { CollectorError, type Collector, type CollectorDefinition } from "../collector.js";
+import { CollectorError, type Collector, type CollectorDefinition, type ScrapeContext } from "../collector.js";
 import { gauge, untyped, type MetricDesc, type MetricSink } from "../model.js";
 import { parseZfsKstat, parseZpoolIo, parseZpoolObjset, parseZpoolState } from "./zfs-parse.js";
 
@@ -49,6 +49,12 @@ function isMetricNameTail(name: string): boolean {
   }
   return true;
 }
+
+/**
+ * Pool files (objset-*) read between two yields to the event loop: a host with thousands of
+ * datasets would otherwise hold the loop for the whole walk (~150 ms).
+ */
+const READS_PER_SLICE = 200;
 
 /** Bound on each descriptor cache; ZFS has a few hundred kstat names. */
 const MAX_CACHED_DESCS = 4096;
@@ -106,7 +112,7 @@ class ZfsCollector implements Collector {
     this.objsetDescs = new SubsystemDescs("zfs_zpool_dataset", "objset", ["zpool", "dataset"], logger);
   }
 
-  update(out: MetricSink): void {
+  async update(out: MetricSink, ctx: ScrapeContext): Promise<void> {
     const base = this.paths.proc("spl", "kstat", "zfs");
     let entries: fs.Dirent[];
     try {
@@ -136,9 +142,18 @@ class ZfsCollector implements Collector {
         if (desc !== null) out.add(desc, value, pool);
       });
     }
+    // The objset files are the many (one per dataset): yield every READS_PER_SLICE of them and
+    // stop when the scrape's time limit has passed; what was emitted before stays.
+    let reads = 0;
     for (const { pool, dir, names } of pools) {
       for (const name of names) {
         if (!name.startsWith("objset-")) continue;
+        if (reads >= READS_PER_SLICE) {
+          reads = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (ctx.signal.aborted) throw new CollectorError(`${base}: stopped reading pool objsets: collector time limit reached`);
+        }
+        reads++;
         const filePath = path.join(dir, name);
         parseZpoolObjset(readKstat(filePath), filePath, pool, (kstat, value, zpool, dataset) => {
           const desc = this.objsetDescs.get(kstat);

@@ -7,7 +7,6 @@
 const UINT = /^\d+$/;
 const INT = /^[+-]?\d+$/;
 const FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-const HEX = /^(?:0[xX])?[0-9a-fA-F]+$/;
 const MAX_UINT64 = 18446744073709551615n;
 const MIN_INT64 = -9223372036854775808n;
 const MAX_INT64 = 9223372036854775807n;
@@ -28,13 +27,21 @@ export function parseInt64(text: string): number {
   return big > MAX_INT64 || big < MIN_INT64 ? NaN : Number(big);
 }
 
-/** strconv.ParseUint(text, 16, 64) (no 0x prefix in kernel files, but tolerated); NaN otherwise. */
-export function parseHexUint(text: string): number {
-  if (!HEX.test(text)) return NaN;
-  const digits = text.replace(/^0[xX]/, "");
-  if (digits.length <= 13) return parseInt(digits, 16);
-  const big = BigInt("0x" + digits);
-  return big > MAX_UINT64 ? NaN : Number(big);
+/**
+ * strconv.ParseUint(text, 16, 64) exactly, as a float64: hexadecimal digits only, so NaN for an
+ * empty text, a "0x" prefix, a sign or an underscore.
+ * For /proc/net/stat/* and /proc/net/ip_vs_stats counters.
+ */
+export function parseHexUint64(text: string): number {
+  const n = text.length;
+  if (n === 0) return NaN;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i) | 0x20;
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return NaN;
+  }
+  if (n <= 13) return parseInt(text, 16);
+  const value = BigInt(`0x${text}`);
+  return value > MAX_UINT64 ? NaN : Number(value);
 }
 
 /**

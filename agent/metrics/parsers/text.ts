@@ -40,6 +40,14 @@ export function splitLines(text: string): string[] {
   return lines;
 }
 
+/**
+ * `text` as a JSON string for an error message, cut to its first `maxLength` characters (then
+ * "..." inside the quotes) so a corrupt file cannot make the message huge.
+ */
+export function quoteExcerpt(text: string, maxLength = 40): string {
+  return JSON.stringify(text.length > maxLength ? `${text.slice(0, maxLength)}...` : text);
+}
+
 /** An unsigned decimal integer ("0".."18446744073709551615" as a float); NaN for anything else. */
 export function parseUnsigned(text: string): number {
   const n = text.length;

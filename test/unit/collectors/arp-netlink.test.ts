@@ -55,10 +55,10 @@ function netlinkArp(dump: readonly NeighbourEntry[]): Map<string, [number, numbe
 }
 
 /** Compares two readings taken close together, retrying while the table changes under them. */
-function stableCompare(a: () => Map<string, [number, number]>, b: () => Map<string, [number, number]>) {
+async function stableCompare(a: () => Promise<Map<string, [number, number]>>, b: () => Map<string, [number, number]>) {
   let last: [Map<string, [number, number]>, Map<string, [number, number]>] = [new Map(), new Map()];
   for (let attempt = 0; attempt < 10; attempt++) {
-    last = [a(), b()];
+    last = [await a(), b()];
     if (JSON.stringify([...last[0]].sort()) === JSON.stringify([...last[1]].sort())) break;
   }
   return last;
@@ -70,8 +70,10 @@ describe.skipIf(!HAVE_ADDON)("the neigh addon on this host", () => {
     expect(typeof loadNeighAddon().dump).toBe("function");
   });
 
-  it("dumps IPv4 neighbours with an interface index, name, NUD state and address", () => {
-    const dump = loadNeighAddonFrom([BUILT]).dump();
+  it("dumps IPv4 neighbours with an interface index, name, NUD state and address", async () => {
+    const pending = loadNeighAddonFrom([BUILT]).dump();
+    expect(pending).toBeInstanceOf(Promise);
+    const dump = await pending;
     expect(Array.isArray(dump)).toBe(true);
     for (const n of dump) {
       expect(Object.keys(n).sort()).toEqual(["device", "ifindex", "ip", "state"]);
@@ -82,9 +84,9 @@ describe.skipIf(!HAVE_ADDON)("the neigh addon on this host", () => {
     }
   });
 
-  it("counts what /proc/net/arp lists, per device, and agrees on which entries have an address", () => {
+  it("counts what /proc/net/arp lists, per device, and agrees on which entries have an address", async () => {
     const addon = loadNeighAddonFrom([BUILT]);
-    const [fromNetlink, fromProc] = stableCompare(() => netlinkArp(addon.dump()), procArp);
+    const [fromNetlink, fromProc] = await stableCompare(async () => netlinkArp(await addon.dump()), procArp);
     expect(Object.fromEntries(fromNetlink)).toEqual(Object.fromEntries(fromProc));
     const total = [...fromProc.values()].reduce((sum, [all]) => sum + all, 0);
     process.stderr.write(`[tests] neigh addon: ${total} IPv4 neighbour(s) here, as in /proc/net/arp\n`);
@@ -111,6 +113,12 @@ describe.skipIf(!HAVE_ADDON)("the neigh addon on this host", () => {
       summed[device] = (summed[device] ?? 0) + value;
     }
     expect(summed).toEqual(entries);
+  });
+
+  it("runs dumps concurrently off the main thread, each settling with the table", async () => {
+    const addon = loadNeighAddonFrom([BUILT]);
+    const dumps = await Promise.all([addon.dump(), addon.dump(), addon.dump()]);
+    for (const dump of dumps) expect(Array.isArray(dump)).toBe(true);
   });
 
   const timex = path.join(REPO_ROOT, "build/native/timex.node");

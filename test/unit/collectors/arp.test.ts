@@ -117,7 +117,7 @@ const DUMP: NeighbourEntry[] = [
   entry("nope", NUD.DELAY, "10.2.0.1", 4),
 ];
 
-const fakeAddon = (dump: () => NeighbourEntry[]): NeighAddon => ({ dump });
+const fakeAddon = (dump: () => NeighbourEntry[]): NeighAddon => ({ dump: () => Promise.resolve().then(dump) });
 
 async function scrape(c: ReturnType<typeof createArpCollector>): Promise<FamilyCollector> {
   const out = new FamilyCollector();
@@ -179,6 +179,70 @@ describe("arp collector over rtnetlink (the neigh addon)", () => {
     const c = createArpCollector(OPTIONS, "/nonexistent/arp", () => failing, silentLogger);
     await expect(scrape(c)).rejects.toThrow(CollectorError);
     await expect(scrape(c)).rejects.toThrow(/^could not get ARP entries: netlink socket: Operation not permitted$/);
+  });
+
+  it("gives up on a dump that does not return, and starts no other until it does", async () => {
+    let finish: (dump: NeighbourEntry[]) => void = () => undefined;
+    let dumps = 0;
+    const hanging: NeighAddon = {
+      dump: () => {
+        dumps++;
+        return dumps === 1 ? new Promise<NeighbourEntry[]>((resolve) => (finish = resolve)) : Promise.resolve(DUMP);
+      },
+    };
+    const c = createArpCollector(OPTIONS, "/nonexistent/arp", () => hanging, silentLogger);
+    try {
+      // The first scrape is aborted by its timeout while the dump is stuck in the kernel.
+      const controller = new AbortController();
+      const first = c.update(new FamilyCollector(), { signal: controller.signal });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      controller.abort();
+      await expect(first).rejects.toThrow(CollectorError);
+      await expect(first).rejects.toThrow(
+        /^could not get ARP entries: the rtnetlink dump \(started .*\) did not return before the scrape was aborted/,
+      );
+      // The next one fails at once, starting no second dump.
+      const second = scrape(c);
+      await expect(second).rejects.toThrow(CollectorError);
+      await expect(second).rejects.toThrow(
+        /^could not get ARP entries: the previous rtnetlink dump \(started \d{4}-\d\d-\d\dT[\d:.]+Z\) has not returned; the kernel's rtnl lock may be held$/,
+      );
+      expect(dumps).toBe(1);
+    } finally {
+      finish([]);
+    }
+    // Once it returns, scrapes dump again.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const out = await scrape(c);
+    expect(dumps).toBe(2);
+    expect(samplesOf(out, "node_arp_entries")['node_arp_entries{device="eth0"}']).toBe(4);
+  });
+
+  it("starts no dump for a scrape aborted already", async () => {
+    let dumps = 0;
+    const addon = fakeAddon(() => {
+      dumps++;
+      return DUMP;
+    });
+    const controller = new AbortController();
+    controller.abort();
+    const c = createArpCollector(OPTIONS, "/nonexistent/arp", () => addon, silentLogger);
+    await expect(c.update(new FamilyCollector(), { signal: controller.signal })).rejects.toThrow(CollectorError);
+    expect(dumps).toBe(0);
+    await scrape(c);
+    expect(dumps).toBe(1);
+  });
+
+  it("fails the scrape when the addon throws instead of rejecting", async () => {
+    const throwing: NeighAddon = {
+      dump: () => {
+        throw Object.assign(new Error("RTM_GETNEIGH dump: Cannot allocate memory"), { code: "ENOMEM" });
+      },
+    };
+    const c = createArpCollector(OPTIONS, "/nonexistent/arp", () => throwing, silentLogger);
+    await expect(scrape(c)).rejects.toThrow(/^could not get ARP entries: RTM_GETNEIGH dump: Cannot allocate memory$/);
+    // Not left marked in flight.
+    await expect(scrape(c)).rejects.toThrow(/Cannot allocate memory/);
   });
 
   it("falls back to /proc/net/arp without states when the addon cannot be loaded, logging why once", async () => {

@@ -99,6 +99,30 @@ describe("processes collector", () => {
     await expect(run.update(new FamilyCollector(), { signal: aborted.signal })).rejects.toThrow(/time limit reached/);
   });
 
+  it("counts the thread reads of one process toward the yield budget, so a process with many threads yields too", async () => {
+    const files: Record<string, string> = { ...LIMITS, "proc/40/stat": statLine(40, "java", "S", 1200) };
+    for (let tid = 40; tid < 1240; tid++) files[`proc/40/task/${tid}/stat`] = statLine(tid, "t", tid % 2 === 0 ? "R" : "S");
+    const tree = hostTree(files);
+    // A check-phase callback queued before the scrape runs during it only if the scrape yields.
+    let yielded = false;
+    setImmediate(() => (yielded = true));
+    const out = await scrapeTree(collector, tree);
+    expect(yielded).toBe(true);
+    expect(valuesOf(out, "node_processes_pids")).toEqual(new Map([["", 1]]));
+    // The main thread (40) counts with the process's own state S.
+    expect(valuesOf(out, "node_processes_threads_state")).toEqual(
+      new Map([
+        ["R", 599],
+        ["S", 601],
+      ]),
+    );
+    const aborted = new AbortController();
+    aborted.abort();
+    const run = collector.create({ paths: tree, config: e2eConfig().metrics, logger: silentLogger });
+    await expect(run.update(new FamilyCollector(), { signal: aborted.signal })).rejects.toThrow(CollectorError);
+    await expect(run.update(new FamilyCollector(), { signal: aborted.signal })).rejects.toThrow(/time limit reached/);
+  });
+
   it("fails, emitting nothing, on a malformed stat, a task/ that is not a directory or a bad limit", async () => {
     const badStat = hostTree({ ...LIMITS, "proc/1/stat": "1 (init) S 0 1\n" });
     await expect(scrapeTree(collector, badStat)).rejects.toThrow(/proc\/1\/stat: unexpected EOF/);

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { collector, parseRaplMicrojoules, raplZoneName, sanitizeMetricName } from "../../../agent/metrics/collectors/rapl.js";
+import { collector, parseRaplMicrojoules, raplZoneName } from "../../../agent/metrics/collectors/rapl.js";
+import { sanitizeMetricName } from "../../../agent/metrics/parsers/metric-name.js";
 import { FamilyCollector } from "../../../agent/metrics/model.js";
 import type { ParsedFamily } from "../../helpers/exposition-parse.js";
 import { checkParserOnBadInput } from "../../helpers/bad-input.js";

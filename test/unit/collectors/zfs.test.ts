@@ -108,7 +108,9 @@ describe("zfs collector", () => {
     const tree = hostTree({ [`${ZFS}/abdstats`]: kstat("struct_size 4 2"), [`${ZFS}/pool1/io`]: `${IO_HEAD}1 2 3\n` });
     const out = new FamilyCollector();
     const instance = collector.create({ paths: tree, config: e2eConfig().metrics, logger: silentLogger });
-    expect(() => instance.update(out, { signal: new AbortController().signal })).toThrow(/pool1\/io: line 3: 3 values for 12 columns/);
+    await expect(instance.update(out, { signal: new AbortController().signal })).rejects.toThrow(
+      /pool1\/io: line 3: 3 values for 12 columns/,
+    );
     expect(valuesOf(out, "node_zfs_abd_struct_size")).toEqual(new Map([["", 2]]));
   });
 
@@ -135,6 +137,40 @@ describe("zfs collector", () => {
       ...ZPOOL_STATES.map((s) => `empty,${s},0`),
       ...ZPOOL_STATES.map((s) => `tank,${s},${s === "degraded" ? 1 : 0}`),
     ]);
+  });
+
+  it("reads every objset of a pool with a thousand datasets, yielding to the event loop, and stops when the scrape is aborted", async () => {
+    const files: Record<string, string> = { [`${ZFS}/tank/state`]: "ONLINE\n" };
+    for (let i = 0; i < 1000; i++) files[`${ZFS}/tank/objset-0x${i.toString(16)}`] = objset(`dataset_name 7 tank/ds${i}`, `writes 4 ${i}`);
+    const tree = hostTree(files);
+
+    // A check-phase callback queued before the scrape runs during it only if the scrape yields.
+    let yielded = false;
+    setImmediate(() => (yielded = true));
+    const out = await scrapeTree(collector, tree);
+    expect(yielded).toBe(true);
+    const writes = valuesOf(out, "node_zfs_zpool_dataset_writes");
+    expect(writes.size).toBe(1000);
+    for (let i = 0; i < 1000; i++) expect(writes.get(`tank,tank/ds${i}`)).toBe(i);
+    // Series in file-name order, as without the yields.
+    const names = Object.keys(files)
+      .filter((f) => f.includes("objset-"))
+      .map((f) => path.basename(f))
+      .sort();
+    const order = names.map((n) => `tank,tank/ds${parseInt(n.slice("objset-0x".length), 16)}`);
+    expect(out.families.get("node_zfs_zpool_dataset_writes")?.samples.map((s) => s.labelValues.join(","))).toEqual(order);
+    expect(valuesOf(out, "node_zfs_zpool_state").get("tank,online")).toBe(1);
+
+    const aborted = new AbortController();
+    aborted.abort();
+    const partial = new FamilyCollector();
+    const instance = collector.create({ paths: tree, config: e2eConfig().metrics, logger: silentLogger });
+    const run = instance.update(partial, { signal: aborted.signal });
+    await expect(run).rejects.toThrow(CollectorError);
+    await expect(run).rejects.toThrow(/stopped reading pool objsets: collector time limit reached/);
+    // It stopped at the first yield: the first slice of objsets was emitted, no state.
+    expect(valuesOf(partial, "node_zfs_zpool_dataset_writes").size).toBe(200);
+    expect(partial.families.has("node_zfs_zpool_state")).toBe(false);
   });
 
   it("follows a pool directory link and fails when a listed pool file cannot be read", async () => {

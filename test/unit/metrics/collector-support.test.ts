@@ -8,7 +8,16 @@ import { readHostFile, readRequiredHostFile, readSysAttribute } from "../../../a
 import { MalformedLines } from "../../../agent/metrics/malformed-lines.js";
 import { FamilyCollector } from "../../../agent/metrics/model.js";
 import { noProblems, noteProblem } from "../../../agent/metrics/parsers/parse-problems.js";
-import { firstField, parseDecimal, parseHex, parseUnsigned, splitFields, splitLines } from "../../../agent/metrics/parsers/text.js";
+import {
+  firstField,
+  parseDecimal,
+  parseHex,
+  parseUnsigned,
+  quoteExcerpt,
+  splitFields,
+  splitLines,
+} from "../../../agent/metrics/parsers/text.js";
+import { sanitizeMetricName } from "../../../agent/metrics/parsers/metric-name.js";
 
 let dir = "";
 afterEach(() => {
@@ -98,5 +107,17 @@ describe("text helpers", () => {
       parseDecimal("Infinity"),
       parseDecimal("."),
     ]).toEqual([0.21, -3, 1000, NaN, NaN, NaN]);
+  });
+
+  it("quote text for error messages, cut to a bounded excerpt", () => {
+    expect(quoteExcerpt('a "b"')).toBe('"a \\"b\\""');
+    expect(quoteExcerpt("x".repeat(40))).toBe(`"${"x".repeat(40)}"`);
+    expect(quoteExcerpt("x".repeat(41))).toBe(`"${"x".repeat(40)}..."`);
+    expect(quoteExcerpt("y".repeat(61), 60)).toBe(`"${"y".repeat(60)}..."`);
+  });
+
+  it("sanitize metric names as node_exporter's SanitizeMetricName", () => {
+    expect(sanitizeMetricName("package-0")).toBe("package_0");
+    expect(sanitizeMetricName("a_-_b.c")).toBe("a_b_c");
   });
 });
