@@ -6,7 +6,7 @@ import { CollectorError, type Collector, type CollectorDefinition, type ScrapeCo
 import { DeviceFilter } from "../device-filter.js";
 import { gauge, type MetricSink } from "../model.js";
 import { parseIntAutoBase } from "../parsers/auto-base-int.js";
-import { splitFields, splitLines } from "../parsers/text.js";
+import { quoteExcerpt, splitFields, splitLines } from "../parsers/text.js";
 
 /**
  * node_exporter's arp collector (collector/arp_linux.go). With --collector.arp.netlink (the
@@ -106,7 +106,7 @@ const DATA_COLUMNS = 6;
 const HEADER_COLUMNS = 9;
 
 function quote(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text);
+  return quoteExcerpt(text, 80);
 }
 
 /**

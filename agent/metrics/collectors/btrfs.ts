@@ -7,7 +7,7 @@ import { CollectorError, type Collector, type CollectorDefinition } from "../col
 import { readHostFile } from "../host-file.js";
 import { counter, gauge, type MetricDesc, type MetricSink } from "../model.js";
 import { parseUint } from "../parsers/numbers.js";
-import { splitFields, splitLines } from "../parsers/text.js";
+import { quoteExcerpt, splitFields, splitLines } from "../parsers/text.js";
 import { readSysfsAttribute } from "../sysfs-attribute.js";
 import { readMountTable } from "./filesystem.js";
 
@@ -121,7 +121,7 @@ export function allocationRatio(mode: string, deviceCount: number): number {
 }
 
 function quote(text: string): string {
-  return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}...` : text);
+  return quoteExcerpt(text, 60);
 }
 
 /** A sysfs attribute, trimmed; undefined when it does not exist (procfs then reads it as empty). */

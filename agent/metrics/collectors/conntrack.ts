@@ -2,7 +2,7 @@ import { readTextIfExists } from "../../host/read.js";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
 import { gauge } from "../model.js";
 import { parseUint } from "../parsers/numbers.js";
-import { parseHex, splitFields, splitLines } from "../parsers/text.js";
+import { parseHex, quoteExcerpt, splitFields, splitLines } from "../parsers/text.js";
 
 /**
  * node_exporter's conntrack collector: table usage from /proc/sys/net/netfilter and the per-CPU
@@ -44,7 +44,7 @@ const STAT_COLUMNS = [
 export type ConntrackStatTotals = number[];
 
 function quote(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text);
+  return quoteExcerpt(text, 80);
 }
 
 /**

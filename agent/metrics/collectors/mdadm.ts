@@ -7,6 +7,7 @@ import { readHostFile, readSysAttribute } from "../host-file.js";
 import { gauge } from "../model.js";
 import { parseMdstat } from "../parsers/mdstat.js";
 import { parseUint } from "../parsers/numbers.js";
+import { quoteExcerpt } from "../parsers/text.js";
 
 const device = ["device"];
 const disksRequiredDesc = gauge("node_md_disks_required", "Total number of disks of device.", device);
@@ -41,7 +42,7 @@ const CHUNKED_LEVELS = new Set(["raid0", "raid4", "raid5", "raid6", "raid10"]);
 const REDUNDANT_LEVELS = new Set(["raid1", "raid4", "raid5", "raid6", "raid10"]);
 
 function quote(text: string): string {
-  return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}...` : text);
+  return quoteExcerpt(text, 60);
 }
 
 /** An md attribute file is missing: node_exporter then reports no sysfs md metrics at all (ErrNoData). */

@@ -2,6 +2,7 @@ import { CollectorError } from "../collector.js";
 import { parseInt64, parseUint } from "../parsers/numbers.js";
 import { parseUint64 } from "../parsers/uint64.js";
 import { goFields, goScanLines } from "../parsers/go-text.js";
+import { quoteExcerpt } from "../parsers/text.js";
 
 /**
  * /proc/<pid>/mountstats and /proc/<pid>/mountinfo as procfs parses them for node_exporter's
@@ -80,7 +81,7 @@ class Lines {
 
 function shown(fields: readonly string[]): string {
   const text = fields.join(" ");
-  return JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}...` : text);
+  return quoteExcerpt(text, 100);
 }
 
 /** procfs's parseMountStats. */

@@ -4,7 +4,7 @@ import { CollectorError, type CollectorDefinition } from "../collector.js";
 import { readSysfsAttribute } from "../sysfs-attribute.js";
 import { DeviceFilter } from "../device-filter.js";
 import { counter, gauge, type MetricDesc, type MetricSink } from "../model.js";
-import { splitFields, splitLines } from "../parsers/text.js";
+import { quoteExcerpt, splitFields, splitLines } from "../parsers/text.js";
 import { parseUint } from "../parsers/numbers.js";
 import { addressInfoRows } from "./netdev-addresses.js";
 
@@ -109,7 +109,7 @@ const addressInfoDesc = gauge("node_network_address_info", "node network address
 
 /** Untrusted file content, shortened and escaped for an error message. */
 function quote(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text);
+  return quoteExcerpt(text, 80);
 }
 
 export interface NetDevLine {

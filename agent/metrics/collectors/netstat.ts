@@ -3,7 +3,7 @@ import { compileGoRegex } from "../../config/values.js";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
 import { untyped, type MetricDesc } from "../model.js";
 import { parseGoFloat } from "../parsers/go-float.js";
-import { splitFields, splitLines } from "../parsers/text.js";
+import { quoteExcerpt, splitFields, splitLines } from "../parsers/text.js";
 
 /**
  * node_exporter's netstat collector: the counters of /proc/net/netstat and /proc/net/snmp
@@ -20,7 +20,7 @@ export type FieldSelector = (protocol: string, name: string) => boolean;
 const ALL_FIELDS: FieldSelector = () => true;
 
 function quote(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text);
+  return quoteExcerpt(text, 80);
 }
 
 function parseValue(text: string, source: string, line: number, key: string): number {

@@ -1,6 +1,6 @@
 import { CollectorError } from "../collector.js";
 import { parseUint } from "../parsers/numbers.js";
-import { splitFields, splitLines } from "../parsers/text.js";
+import { quoteExcerpt, splitFields, splitLines } from "../parsers/text.js";
 
 /**
  * Parsers for the kernel's sunrpc statistics files /proc/net/rpc/nfs (NFS client) and
@@ -240,7 +240,7 @@ function* statLines(text: string, file: string, what: string, valueFields: (key:
 }
 
 function quote(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text);
+  return quoteExcerpt(text, 80);
 }
 
 function expectCount(line: Line, file: string, count: number): number[] {

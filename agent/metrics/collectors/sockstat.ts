@@ -3,7 +3,7 @@ import { readTextIfExists } from "../../host/read.js";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
 import { gauge, type MetricDesc, type MetricSink } from "../model.js";
 import { parseIntAutoBase } from "../parsers/auto-base-int.js";
-import { splitLines } from "../parsers/text.js";
+import { quoteExcerpt, splitLines } from "../parsers/text.js";
 
 /**
  * node_exporter's sockstat collector: /proc/net/sockstat and /proc/net/sockstat6, one gauge per
@@ -28,7 +28,7 @@ export interface Sockstat {
 }
 
 function quote(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text);
+  return quoteExcerpt(text, 80);
 }
 
 /**

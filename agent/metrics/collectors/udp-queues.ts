@@ -2,7 +2,7 @@ import fs from "node:fs";
 import { isMissing } from "../../host/read.js";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
 import { gauge } from "../model.js";
-import { splitFields } from "../parsers/text.js";
+import { quoteExcerpt, splitFields } from "../parsers/text.js";
 
 /**
  * node_exporter's udp_queues collector: the tx and rx queue bytes of every UDP socket in
@@ -23,7 +23,7 @@ const MAX_LINE_BYTES = 64 * 1024;
 const CHUNK_BYTES = 64 * 1024;
 
 function quote(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text);
+  return quoteExcerpt(text, 80);
 }
 
 /** Hex digits from start to end (exclusive), at least one. */

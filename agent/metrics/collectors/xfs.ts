@@ -6,7 +6,7 @@ import { CollectorError, type CollectorDefinition } from "../collector.js";
 import { readHostFile } from "../host-file.js";
 import { counter, type MetricDesc } from "../model.js";
 import { parseUint } from "../parsers/numbers.js";
-import { splitFields, splitLines } from "../parsers/text.js";
+import { quoteExcerpt, splitFields, splitLines } from "../parsers/text.js";
 
 /**
  * node_exporter's xfs collector (collector/xfs_linux.go): the per-filesystem counters in
@@ -151,7 +151,7 @@ export function parseXfsStats(text: string, file = "stats"): XfsStats {
 }
 
 function quote(text: string): string {
-  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
+  return quoteExcerpt(text);
 }
 
 /**

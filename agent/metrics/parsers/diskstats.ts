@@ -1,5 +1,5 @@
 import { CollectorError } from "../collector.js";
-import { parseUnsigned, splitFields } from "./text.js";
+import { parseUnsigned, quoteExcerpt, splitFields } from "./text.js";
 
 /**
  * Parsers for the diskstats collector: /proc/diskstats lines and udev database entries
@@ -69,7 +69,7 @@ function parseLine(fields: string[], lineNumber: number, source: string): Diskst
 }
 
 function show(text: string): string {
-  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
+  return quoteExcerpt(text);
 }
 
 /** bufio.Scanner's default token limit: node_exporter stops reading a udev file at a longer line. */

@@ -1,6 +1,6 @@
 import { CollectorError } from "../collector.js";
 import { isGoFloat, parseInt64 } from "./numbers.js";
-import { splitFields } from "./text.js";
+import { quoteExcerpt, splitFields } from "./text.js";
 
 /**
  * /proc/mdstat, parsed with procfs's exact rules (parseMDStat): the file is read as a whole, and
@@ -230,5 +230,5 @@ function count(text: string, needle: string): number {
 }
 
 function show(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text);
+  return quoteExcerpt(text, 80);
 }

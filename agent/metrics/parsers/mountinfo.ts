@@ -1,5 +1,6 @@
 import { CollectorError } from "../collector.js";
 import { parseInt64 } from "./numbers.js";
+import { quoteExcerpt } from "./text.js";
 
 /**
  * /proc/<pid>/mountinfo, as procfs's parseMountInfoString and node_exporter's filesystem
@@ -39,7 +40,7 @@ export function parseMountinfo(text: string, source = "/proc/1/mountinfo"): Moun
     if (line.endsWith("\r")) line = line.slice(0, -1);
     const problem = parseLine(line, mounts);
     if (problem !== undefined) {
-      const shown = JSON.stringify(line.length > 120 ? `${line.slice(0, 120)}...` : line);
+      const shown = quoteExcerpt(line, 120);
       throw new CollectorError(`${source}: line ${lineNumber}: ${problem}: ${shown}`);
     }
   }
