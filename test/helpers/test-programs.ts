@@ -47,13 +47,20 @@ export function installHint(name: string): string {
 
 const SBIN = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
 
-/** Where the program is, or undefined. Sink servers are asked of their script's --check mode. */
+/** Where the program is, or undefined. Sink servers and the k8s control plane are asked of their script's --check mode. */
 export function locateProgram(name: string): string | undefined {
   const { source } = entry(name);
   if (source.startsWith("script:scripts/testenv-sinks-") || source === "script:scripts/testenv-podresources.sh") {
     const r = spawnSync("bash", [path.join(REPO_ROOT, source.slice(7)), "--check"], { cwd: REPO_ROOT, encoding: "utf8" });
     const printed = (r.stdout ?? "").trim().split("\n").pop() ?? "";
     return r.status === 0 && printed && existsSync(printed) ? printed : undefined;
+  }
+  // The control plane for test/integration/k8s: the script prints its directory, programs are in bin/.
+  if (source === "script:scripts/testenv-k8s.sh") {
+    const r = spawnSync("bash", [path.join(REPO_ROOT, source.slice(7)), "--check"], { cwd: REPO_ROOT, encoding: "utf8" });
+    const dir = (r.stdout ?? "").trim().split("\n").pop() ?? "";
+    const bin = dir && path.join(dir, "bin", name);
+    return r.status === 0 && bin && existsSync(bin) ? bin : undefined;
   }
   // Built into the cache, not on PATH (test/packaging/tools.ts knows where).
   const cached: Record<string, string> = { helm: tools.helm, kubeconform: tools.kubeconform };
