@@ -13,6 +13,7 @@ import { XidTracker, xidRecordObserver } from "./metrics/collectors/gpu/xid.js";
 import { createSelfRegistry } from "./self-metrics.js";
 import { buildApp, parseListenAddress } from "./server/app.js";
 import { createLogPipeline, type LogPipeline } from "./logs/index.js";
+import { KubernetesMetadata, metadataWanted } from "./kubernetes/index.js";
 import { VERSION, REVISION } from "./version.js";
 
 /** Thrown when the HTTP listener cannot be opened (address in use, permission); main() exits with EXIT_LISTEN. */
@@ -34,6 +35,7 @@ export class Agent {
   private readonly selfRegistry: Registry;
   private readonly collectors: CollectorRegistry;
   private readonly logs?: LogPipeline;
+  private readonly kubernetes?: KubernetesMetadata;
   private readonly app: FastifyInstance;
   private inventory: HostInventory = {};
   private readonly startedAt = new Date();
@@ -51,13 +53,29 @@ export class Agent {
     // GPU XID errors: the log pipeline shows every record to the tracker, the gpu collector reads it.
     const xid = config.metrics.collectors.gpu.enabled && config.logs.enabled ? new XidTracker() : undefined;
     this.collectors = new CollectorRegistry(COLLECTORS, config.metrics, this.paths, logger, { xid });
+    const podLogs = config.logs.enabled && config.logs.sources.pods.enabled;
+    if (podLogs && metadataWanted(config.kubernetes, podLogs)) {
+      this.kubernetes = new KubernetesMetadata(config.kubernetes, {
+        registry: this.selfRegistry,
+        logger: logger.child({ component: "kubernetes" }),
+      });
+    }
     if (config.logs.enabled) {
+      const k8s = this.kubernetes;
       this.logs = createLogPipeline({
         config: config.logs,
         registry: this.selfRegistry,
         logger: logger.child({ component: "logs" }),
         nodeName: process.env.NODE_NAME,
         recordObservers: xid ? [xidRecordObserver(xid)] : [],
+        kubernetes:
+          k8s === undefined
+            ? undefined
+            : {
+                source: k8s,
+                waitForMetadata: config.kubernetes.waitForMetadata,
+                excludeNamespaces: config.kubernetes.excludeNamespaces,
+              },
       });
     }
     this.app = buildApp({
@@ -72,10 +90,18 @@ export class Agent {
   async start(): Promise<void> {
     const { host, port } = parseListenAddress(this.config.web.listenAddress);
     await this.listen(host, port);
+    // Watches start first, so the pods of existing files are (mostly) known when reading starts.
+    this.kubernetes?.start();
     await this.logs?.start();
     this.started = true;
     this.logger.info(
-      { address: this.address, collectors: this.collectors.enabledNames(), logs: this.config.logs.enabled, version: VERSION },
+      {
+        address: this.address,
+        collectors: this.collectors.enabledNames(),
+        logs: this.config.logs.enabled,
+        kubernetesMetadata: this.kubernetes !== undefined ? this.kubernetes.settings.apiServer : false,
+        version: VERSION,
+      },
       "nodetap started",
     );
     void gatherInventory(this.logger).then((inv) => (this.inventory = inv));
@@ -106,6 +132,7 @@ export class Agent {
       collectors: this.collectors.collectorStates(),
       filesystem: filesystemStatus(),
       logs: this.logs?.status(),
+      kubernetes: this.kubernetes?.status(),
     };
   }
 
@@ -114,6 +141,7 @@ export class Agent {
     this.stopping ??= (async () => {
       this.logger.info({ deadline_ms: deadlineMs }, "nodetap stopping");
       await this.logs?.stop(deadlineMs);
+      await this.kubernetes?.stop();
       await this.app.close();
       await this.collectors.close();
       this.logger.info("nodetap stopped");

@@ -2,6 +2,7 @@ import { ConfigChecker } from "./config/checker.js";
 import type { ConfigIssue } from "./config/errors.js";
 import { readConfig, type ReadConfig } from "./config/load.js";
 import type { AgentConfig } from "./config-schema.js";
+import { validateKubernetesConfig } from "./kubernetes/validate-config.js";
 import { validateLogsConfig } from "./logs/validate-config.js";
 import { validateMetricsConfig } from "./metrics/validate-config.js";
 import { validateWebConfig } from "./server/validate-config.js";
@@ -36,6 +37,7 @@ export async function validateConfig(
   validateWebConfig(config.web, check);
   validateMetricsConfig(config.metrics, check);
   await validateLogsConfig(config.logs, check);
+  validateKubernetesConfig(config.kubernetes, config.logs, check, env);
   // Issues with the source of their key added; none about a key whose value was already rejected.
   const sources = opts.sources ?? new Map<string, string>();
   return check.issues

@@ -1,6 +1,7 @@
 import { type Infer } from "./config/schema.js";
 import { metricsSchema } from "./config/sections/metrics.js";
 import { logSchema, pathsSchema, webSchema } from "./config/sections/web.js";
+import { kubernetesSchema } from "./kubernetes/config.js";
 import { logsSchema } from "./logs/config.js";
 
 /**
@@ -14,6 +15,7 @@ export const configSchema = {
   web: webSchema,
   metrics: metricsSchema,
   logs: logsSchema,
+  kubernetes: kubernetesSchema,
 };
 
 export type AgentConfig = Infer<typeof configSchema>;

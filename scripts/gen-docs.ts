@@ -24,6 +24,8 @@ import { loadConfig } from "../agent/config/load.js";
 import { configSchema } from "../agent/config-schema.js";
 import { kebabFlagOf, walkFields, type Field, type Section } from "../agent/config/schema.js";
 import { LogMetrics } from "../agent/logs/metrics.js";
+import { KubernetesMetrics } from "../agent/kubernetes/metrics.js";
+import { EnrichmentMetrics } from "../agent/logs/transforms/kubernetes-enricher.js";
 import { COLLECTORS } from "../agent/metrics/collectors/index.js";
 import { createSelfRegistry, selfFamilies } from "../agent/self-metrics.js";
 import { spawn } from "node:child_process";
@@ -307,6 +309,8 @@ export async function optionConditions(): Promise<{ conditions: Map<string, stri
 export async function declaredSelfFamilies(): Promise<ServedFamily[]> {
   const registry = createSelfRegistry({ runtimeMetrics: true });
   new LogMetrics(registry);
+  new KubernetesMetrics(registry, { objects: () => 0, bytes: () => 0 });
+  new EnrichmentMetrics(registry, () => 0);
   const families = await selfFamilies(registry);
   registry.clear();
   return families.map((f) => ({ name: f.name, type: f.type, help: f.help }));
@@ -315,10 +319,11 @@ export async function declaredSelfFamilies(): Promise<ServedFamily[]> {
 // ---------------------------------------------------------------------------------------------
 // The document
 
-export type Group = "host" | "agent" | "logs" | "runtime";
+export type Group = "host" | "agent" | "logs" | "kubernetes" | "runtime";
 
 export function groupOf(f: ServedFamily): Group {
   if (f.name.startsWith("nodetap_log_")) return "logs";
+  if (f.name.startsWith("nodetap_kubernetes_")) return "kubernetes";
   if (f.name.startsWith("process_") || f.name.startsWith("nodejs_") || f.name === "nodetap_build_info") return "runtime";
   if (f.collector && f.name.startsWith("node_")) return "host";
   return "agent";
@@ -373,6 +378,10 @@ const GROUP_TITLES: Record<Group, [title: string, note: string]> = {
   host: ["Host metrics", "By collector; served while the collector is enabled and finds the data."],
   agent: ["Scrape and agent metrics", "Per scrape and per collector, and nodetap's own counters."],
   logs: ["Log pipeline metrics", "Served while the log pipeline runs (`logs.enabled`, the default)."],
+  kubernetes: [
+    "Kubernetes metadata metrics",
+    "Served while pod metadata comes from the API server (`kubernetes.metadata`; see [kubernetes-metadata.md](kubernetes-metadata.md)).",
+  ],
   runtime: [
     "Runtime metrics",
     "prom-client's process and Node.js metrics and the build info; left out with `--web.disable-exporter-metrics`.",
@@ -408,7 +417,7 @@ export function metricsReference(model: MetricsModel, existing = ""): string {
     }
   }
   const totals: string[] = [`${hostCount + carried} host families`];
-  for (const group of ["agent", "logs", "runtime"] as const) {
+  for (const group of ["agent", "logs", "kubernetes", "runtime"] as const) {
     const rows = model.families.filter((f) => groupOf(f) === group).sort(byName);
     totals.push(`${rows.length} ${group}`);
     out.push("", `### ${GROUP_TITLES[group][0]}`, "", GROUP_TITLES[group][1], "");

@@ -1,7 +1,7 @@
 import type { Registry } from "prom-client";
 import type { Logger } from "pino";
 import type { LogsConfig } from "./config.js";
-import { LogPipelineRunner, type RecordObserver } from "./pipeline.js";
+import { LogPipelineRunner, type KubernetesStage, type RecordObserver } from "./pipeline.js";
 
 export interface LogPipeline {
   start(): Promise<void>;
@@ -23,6 +23,8 @@ export function createLogPipeline(opts: {
   nodeName?: string;
   /** Called with every record read, before it is batched (see LogPipelineOptions). */
   recordObservers?: readonly RecordObserver[];
+  /** Pod metadata from the API server and the exclusions (see LogPipelineOptions). */
+  kubernetes?: KubernetesStage;
 }): LogPipeline {
   return new LogPipelineRunner(opts);
 }

@@ -25,6 +25,7 @@ import { Router, type RoutedSink } from "./routing/router.js";
 import { compileRoutes, type CompiledRoute } from "./routing/routes.js";
 import { SinkBudget, type ByteBudget } from "./routing/sink-budget.js";
 import type { ReadGate } from "./sources/file-tail-manager.js";
+import { KubernetesEnricher, type PodMetadataSource } from "./transforms/kubernetes-enricher.js";
 
 export interface LogPipelineOptions {
   config: LogsConfig;
@@ -37,6 +38,16 @@ export interface LogPipelineOptions {
    * keep the record; one that throws is logged once and the record goes on.
    */
   recordObservers?: readonly RecordObserver[];
+  /** API-server pod metadata for pod records, and the exclusions (agent/kubernetes). */
+  kubernetes?: KubernetesStage;
+}
+
+/** What the pipeline needs to enrich pod records (transforms/kubernetes-enricher.ts). */
+export interface KubernetesStage {
+  source: PodMetadataSource;
+  /** kubernetes.waitForMetadata in seconds. */
+  waitForMetadata: number;
+  excludeNamespaces: readonly string[];
 }
 
 /** Sees each record read (see LogPipelineOptions.recordObservers). */
@@ -68,6 +79,7 @@ interface Running {
   budget: InFlightBudget;
   files: FileTailManager;
   journald?: JournaldSource;
+  enricher: KubernetesEnricher | undefined;
 }
 
 type Submit = (records: LogRecord[], ticket: Acknowledgeable, lane: string) => void;
@@ -155,6 +167,20 @@ export class LogPipelineRunner {
       // One sink's share is the whole budget: the node-wide pause is enough.
       if (sinks.length > 1) gate = r;
     }
+    const k8s = this.opts.kubernetes;
+    const enricher =
+      k8s === undefined
+        ? undefined
+        : new KubernetesEnricher(k8s.source, {
+            registry: this.opts.registry,
+            logger: this.logger,
+            waitMs: k8s.waitForMetadata * 1000,
+            excludeNamespaces: k8s.excludeNamespaces,
+          });
+    if (enricher !== undefined) {
+      submit = enricher.wrap(submit);
+      gate = gate === undefined ? enricher : bothGates(gate, enricher);
+    }
     submit = this.observed(submit);
     const hasStdout = this.sinkSpecs.some((s) => s.config.type === "stdout");
     const files = new FileTailManager(this.specs, tailSettingsFrom(config), {
@@ -178,7 +204,7 @@ export class LogPipelineRunner {
           gate,
         })
       : undefined;
-    this.running = { stateDir, checkpoints, sinks, router, budget, files, journald };
+    this.running = { stateDir, checkpoints, sinks, router, budget, files, journald, enricher };
     await files.start();
     journald?.start();
     checkpoints.startPeriodicFlush(config.checkpoint.interval * 1000);
@@ -253,6 +279,8 @@ export class LogPipelineRunner {
       this.logger.warn("log file sources did not stop by the shutdown deadline; going on");
     }
     await r.journald?.stop(deadlineAt);
+    // Records still waiting for pod metadata go on with path metadata, to be delivered in time.
+    r.enricher?.stop();
     const drained = await Promise.all(r.sinks.map((sink) => sink.delivery.drain(deadlineAt)));
     const delivered = drained.every(Boolean);
     if (!delivered) {
@@ -298,9 +326,21 @@ export class LogPipelineRunner {
       blockedFiles: r.router?.blockedLanes(),
       deadLetterFile: sinks.length === 1 ? sinks[0].deadLetterFile : undefined,
       journald: r.journald?.status(),
+      kubernetesMetadataWait: r.enricher?.status(),
       ...r.files.status(),
     };
   }
+}
+
+/** A file is read on only when neither gate holds it back. */
+function bothGates(a: ReadGate, b: ReadGate): ReadGate {
+  return {
+    blocked: (lane) => a.blocked(lane) || b.blocked(lane),
+    onRoom: (listener) => {
+      a.onRoom(listener);
+      b.onRoom(listener);
+    },
+  };
 }
 
 /** logs.sinks when given (each by its name), else logs.sink, named by its type. */

@@ -15,6 +15,29 @@ export interface KubernetesMetadata {
   readonly podUid: string;
   readonly containerName: string;
   readonly restartCount: number;
+  /** What the API server says about the pod (agent/kubernetes), when metadata is on and known. */
+  readonly api?: KubernetesApiMetadata;
+}
+
+/** A pod's owner, e.g. { kind: "Deployment", name: "web" }. */
+export interface WorkloadRef {
+  readonly kind: string;
+  readonly name: string;
+}
+
+/** Pod metadata from the API server, the same for every record of one container's file. */
+export interface KubernetesApiMetadata {
+  readonly podLabels: Readonly<Record<string, string>>;
+  /** Only the annotations selected by kubernetes.annotations. */
+  readonly podAnnotations: Readonly<Record<string, string>>;
+  /** The controller owner reference as is, e.g. ReplicaSet web-7d9f8. */
+  readonly owner: WorkloadRef | undefined;
+  /** The top workload: the Deployment behind a ReplicaSet, else the owner. */
+  readonly workload: WorkloadRef | undefined;
+  readonly containerImage: string | undefined;
+  readonly namespaceLabels: Readonly<Record<string, string>>;
+  /** Only the labels selected by kubernetes.nodeLabels. */
+  readonly nodeLabels: Readonly<Record<string, string>>;
 }
 
 /** Where records come from; one object per tailed file (or per journal), shared by its records. */

@@ -5,6 +5,7 @@ import { fileSinkSchema } from "./file/config.js";
 import { httpSinkSchema } from "./http/config.js";
 import { lokiSinkSchema } from "./loki/config.js";
 import { otlpSinkSchema } from "./otlp/config.js";
+import { kubernetesMetadataField } from "./shared/kubernetes-fields.js";
 import { syslogSinkSchema } from "./syslog/config.js";
 
 // One sink's settings (logs.sink, and each entry of logs.sinks): its type, delivery's settings
@@ -17,6 +18,7 @@ export const sinkSchema = {
     "Where records go: stdout (NDJSON), file (NDJSON with size-based rotation), http (NDJSON POST), loki (push API), elasticsearch (_bulk, also OpenSearch), otlp (OTLP/HTTP logs) or syslog (RFC 5424 over tcp, tls or udp).",
   ),
   ...deliverySchema,
+  kubernetesMetadata: kubernetesMetadataField,
   file: fileSinkSchema,
   http: httpSinkSchema,
   loki: lokiSinkSchema,

@@ -2,7 +2,9 @@ import path from "node:path";
 import type { Logger } from "pino";
 import { DeadLetterFile } from "../delivery/dead-letter.js";
 import type { SinkDefinition } from "../delivery/sink.js";
+import { ConfigError } from "../../config/errors.js";
 import type { SinkConfig } from "./config.js";
+import { metadataGroups } from "./shared/kubernetes-fields.js";
 import { createElasticsearchSink } from "./elasticsearch/index.js";
 import { createFileSink } from "./file/index.js";
 import { createHttpSink } from "./http/index.js";
@@ -23,28 +25,30 @@ export function createSink(
   logger: Logger,
   name?: string,
 ): { sink: SinkDefinition; deadLetter: DeadLetterFile } {
+  const groups = metadataGroups(config.kubernetesMetadata);
+  if (typeof groups === "string") throw new ConfigError("logs.sink.kubernetesMetadata", groups);
   let sink: SinkDefinition;
   switch (config.type) {
     case "stdout":
-      sink = createStdoutSink();
+      sink = createStdoutSink(groups);
       break;
     case "file":
-      sink = createFileSink(config.file);
+      sink = createFileSink(config.file, groups);
       break;
     case "http":
-      sink = createHttpSink(config.http, logger);
+      sink = createHttpSink(config.http, logger, groups);
       break;
     case "loki":
-      sink = createLokiSink(config.loki, logger);
+      sink = createLokiSink(config.loki, logger, groups);
       break;
     case "otlp":
-      sink = createOtlpSink(config.otlp, logger);
+      sink = createOtlpSink(config.otlp, logger, groups);
       break;
     case "syslog":
-      sink = createSyslogSink(config.syslog, logger);
+      sink = createSyslogSink(config.syslog, logger, groups);
       break;
     case "elasticsearch":
-      sink = createElasticsearchSink(config.elasticsearch, logger);
+      sink = createElasticsearchSink(config.elasticsearch, logger, groups);
       break;
   }
   const dl = config.deadLetter;

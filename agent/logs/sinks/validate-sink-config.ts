@@ -1,4 +1,5 @@
 import http from "node:http";
+import { ALL_GROUPS, metadataGroups } from "./shared/kubernetes-fields.js";
 import pino, { type Logger } from "pino";
 import { collectIssue, collectIssueAsync, type ConfigIssue } from "../../config/errors.js";
 import { writableFileProblem } from "../../config/fs-check.js";
@@ -47,6 +48,8 @@ export async function validateSinkConfig(sink: SinkConfig, opts: SinkCheckOption
     }
   }
   if (sink.deadLetter.path !== "") check.writable("logs.sink.deadLetter.path", sink.deadLetter.path);
+  const groups = metadataGroups(sink.kubernetesMetadata);
+  if (typeof groups === "string") issues.push({ severity: "error", key: "logs.sink.kubernetesMetadata", problem: groups });
   switch (sink.type) {
     case "stdout":
       break;
@@ -155,6 +158,8 @@ class SinkChecker {
     // The encoder checks labels and static label names; one at a time, so each bad one is reported.
     for (const label of c.labels) collectIssue(this.issues, () => new LokiEncoder(c.encoding, [label], {}));
     for (const name of Object.keys(c.staticLabels)) collectIssue(this.issues, () => new LokiEncoder(c.encoding, [], { [name]: "" }));
+    for (const [key, name] of Object.entries(c.podLabels))
+      collectIssue(this.issues, () => new LokiEncoder(c.encoding, [], c.staticLabels, { [key]: name }));
     if (c.tenantId !== "") this.secret("logs.sink.loki", "tenantId", c.tenantId);
     if (c.encoding === "protobuf") {
       for (const key of ["logs.sink.loki.compression", "logs.sink.loki.compressionLevel"]) {
@@ -167,15 +172,15 @@ class SinkChecker {
     this.httpClient("logs.sink.elasticsearch", c);
     // The sink's own index checks (data stream name without a date pattern, valid index name);
     // the URL is checked above, so a placeholder keeps its error from showing twice.
-    collectIssue(this.issues, () => createElasticsearchSink({ ...c, url: "http://placeholder" }, this.logger));
+    collectIssue(this.issues, () => createElasticsearchSink({ ...c, url: "http://placeholder" }, this.logger, ALL_GROUPS));
   }
 
   async syslog(c: SinkConfig["syslog"]): Promise<void> {
     // Message size for udp, facility: checked when the sink is built.
-    collectIssue(this.issues, () => createSyslogSink(c, this.logger));
+    collectIssue(this.issues, () => createSyslogSink(c, this.logger, ALL_GROUPS));
     // The address is checked by the transport's start(); as tcp it connects on first use only.
     await collectIssueAsync(this.issues, async () => {
-      const { transport } = createSyslogSink({ ...c, transport: "tcp", maxMessageBytes: 0 }, this.logger);
+      const { transport } = createSyslogSink({ ...c, transport: "tcp", maxMessageBytes: 0 }, this.logger, ALL_GROUPS);
       try {
         await transport.start();
       } finally {

@@ -23,7 +23,7 @@ function attrs(list: ProtoFields[]): Record<string, string | bigint | undefined>
 }
 
 describe("OtlpEncoder protobuf", () => {
-  const enc = new OtlpEncoder("protobuf", { "k8s.cluster.name": "c1" }, () => OBSERVED);
+  const enc = new OtlpEncoder("protobuf", { "k8s.cluster.name": "c1" }, undefined, () => OBSERVED);
 
   it("maps origins to resources by the k8s semantic conventions and records to LogRecords", () => {
     const req = decodeMessage(
@@ -62,7 +62,7 @@ describe("OtlpEncoder protobuf", () => {
 
 describe("OtlpEncoder json", () => {
   it("writes OTLP/JSON: camelCase, 64-bit integers as strings, enums as numbers", () => {
-    const enc = new OtlpEncoder("json", {}, () => OBSERVED);
+    const enc = new OtlpEncoder("json", {}, undefined, () => OBSERVED);
     const body = JSON.parse(enc.encode([makeRecord("2024-05-01T10:00:00.000000042Z", "stdout", 'a "b"', POD)]).toString()) as {
       resourceLogs: Array<{
         resource: { attributes: unknown[] };

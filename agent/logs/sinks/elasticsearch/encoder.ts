@@ -2,6 +2,8 @@ import crypto from "node:crypto";
 import { ConfigError } from "../../../config/errors.js";
 import type { RecordEncoder } from "../../delivery/sink.js";
 import type { LogOrigin, LogRecord } from "../../record.js";
+import { splitImage } from "../shared/image-name.js";
+import { ALL_GROUPS, apiMetadata, nonEmpty, type KubernetesMetadataGroup } from "../shared/kubernetes-fields.js";
 
 /**
  * The document of a record (ECS-style names, as Filebeat/Elastic Agent write Kubernetes logs):
@@ -12,24 +14,52 @@ import type { LogOrigin, LogRecord } from "../../record.js";
  *    "node":{"name":"node-1"}},"nodetap":{"source":"pods"}}
  *
  * plus "host":{"name":...} for records without Kubernetes metadata, "attributes":{...}
- * (journald fields) and "nodetap":{"truncated":true}. @timestamp keeps nanoseconds; a `date`
+ * (journald fields) and "nodetap":{"truncated":true}. API-server metadata, when the sink carries
+ * it, is named as Filebeat's add_kubernetes_metadata names it: kubernetes.labels.*,
+ * kubernetes.annotations.*, kubernetes.namespace_labels.*, kubernetes.node.labels.* (label keys
+ * "dedotted": '.' -> '_', so app and app.kubernetes.io/name cannot collide as objects),
+ * kubernetes.deployment.name (and replicaset, statefulset, daemonset, job, cronjob) and
+ * container.image.name / container.image.tag (ECS). @timestamp keeps nanoseconds; a `date`
  * field stores milliseconds, a `date_nanos` field all of them (see docs/sinks.md).
  */
-export function originJson(origin: LogOrigin): string {
+export function originJson(origin: LogOrigin, groups: ReadonlySet<KubernetesMetadataGroup> = ALL_GROUPS): string {
   const k = origin.kubernetes;
   let s = "";
   if (origin.file !== undefined) s += `,"log":{"file":{"path":${JSON.stringify(origin.file)}}}`;
   if (k !== undefined) {
+    const api = apiMetadata(origin, groups);
+    const workloads: Record<string, { name: string }> = {};
+    for (const w of [api?.owner, api?.workload]) {
+      if (w !== undefined && ECS_WORKLOADS.has(w.kind)) workloads[w.kind.toLowerCase()] = { name: w.name };
+    }
+    const nodeLabels = api !== undefined && nonEmpty(api.nodeLabels) ? dedot(api.nodeLabels) : undefined;
     s += `,"kubernetes":${JSON.stringify({
       namespace: k.namespace,
       pod: { name: k.podName, uid: k.podUid },
       container: { name: k.containerName, restart_count: k.restartCount },
-      ...(origin.node ? { node: { name: origin.node } } : {}),
+      ...(origin.node ? { node: { name: origin.node, ...(nodeLabels ? { labels: nodeLabels } : {}) } } : {}),
+      ...(api !== undefined && nonEmpty(api.podLabels) ? { labels: dedot(api.podLabels) } : {}),
+      ...(api !== undefined && nonEmpty(api.podAnnotations) ? { annotations: dedot(api.podAnnotations) } : {}),
+      ...(api !== undefined && nonEmpty(api.namespaceLabels) ? { namespace_labels: dedot(api.namespaceLabels) } : {}),
+      ...workloads,
     })}`;
+    if (api?.containerImage !== undefined) {
+      const image = splitImage(api.containerImage);
+      s += `,"container":{"image":${JSON.stringify({ name: image.name, ...(image.tag !== undefined ? { tag: image.tag } : {}) })}}`;
+    }
   } else if (origin.node) {
     s += `,"host":{"name":${JSON.stringify(origin.node)}}`;
   }
   return s;
+}
+
+const ECS_WORKLOADS = new Set(["Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob"]);
+
+/** Label keys with '.' replaced by '_' (Filebeat's labels.dedot), so nested objects cannot collide. */
+function dedot(map: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(map)) out[key.replaceAll(".", "_")] = value;
+  return out;
 }
 
 /** strftime-like %Y %m %d %H (UTC, from the record time) in an index name pattern. */
@@ -75,6 +105,7 @@ export class BulkEncoder implements RecordEncoder {
   constructor(
     private readonly index: string,
     private readonly withIds: boolean,
+    private readonly groups: ReadonlySet<KubernetesMetadataGroup> = ALL_GROUPS,
   ) {
     if (index === "") throw new ConfigError("logs.sink.elasticsearch.index", "must not be empty");
     if (/[A-Z\\/*?"<>| ,#]/.test(index.replace(/%[YmdH%]/g, "")))
@@ -111,7 +142,7 @@ export class BulkEncoder implements RecordEncoder {
   private origin(origin: LogOrigin): string {
     let s = this.originCache.get(origin);
     if (s === undefined) {
-      s = originJson(origin);
+      s = originJson(origin, this.groups);
       this.originCache.set(origin, s);
     }
     return s;

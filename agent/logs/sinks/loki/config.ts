@@ -17,9 +17,13 @@ export const lokiSinkSchema = {
   compressionLevel: f.int(1, "gzip level (1 fastest .. 9 smallest).", { min: 1, max: 9 }),
   labels: f.stringList(
     ["namespace", "container", "node"],
-    "Record fields that become stream labels (low cardinality!): namespace, pod, pod_uid, container, restart_count, node, stream, source, file. The others go into structured metadata.",
+    "Record fields that become stream labels (low cardinality!): namespace, pod, pod_uid, container, restart_count, node, stream, source, file, and from the API server workload_kind, workload_name, container_image. The others go into structured metadata.",
   ),
   staticLabels: f.stringMap({}, "Labels added to every stream, e.g. cluster: prod."),
+  podLabels: f.stringMap(
+    {},
+    "Pod labels (from the API server, kubernetes.metadata) that become stream labels: pod label key -> Loki label name, e.g. app.kubernetes.io/name: app. Keep it to low-cardinality labels; the other API metadata the sink carries (logs.sink.kubernetesMetadata) goes into structured metadata as k8s_pod_label_<key>, k8s_node_label_<key>, ...",
+  ),
   tenantId: f.string("", "Tenant (X-Scope-OrgID header) for multi-tenant Loki; `env:NAME` or `file:/path` reads it at start.", {
     secret: true,
   }),

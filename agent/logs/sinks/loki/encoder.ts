@@ -3,6 +3,7 @@ import type { RecordEncoder } from "../../delivery/sink.js";
 import type { LogOrigin, LogRecord } from "../../record.js";
 import { NanoTime, ProtoWriter, lenFieldSize, varintSize } from "../shared/protobuf.js";
 import { ALL_FIELDS, originFields, type RecordField } from "../shared/record-fields.js";
+import { ALL_GROUPS, apiMetadata, type KubernetesMetadataGroup } from "../shared/kubernetes-fields.js";
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -46,6 +47,9 @@ export class LokiEncoder implements RecordEncoder {
     private readonly encoding: "protobuf" | "json",
     labels: readonly string[],
     staticLabels: Readonly<Record<string, string>>,
+    /** Pod label key -> stream label name (logs.sink.loki.podLabels). */
+    private readonly podLabels: Readonly<Record<string, string>> = {},
+    private readonly groups: ReadonlySet<KubernetesMetadataGroup> = ALL_GROUPS,
   ) {
     this.contentType = encoding === "protobuf" ? "application/x-protobuf" : "application/json";
     for (const l of labels) {
@@ -57,6 +61,15 @@ export class LokiEncoder implements RecordEncoder {
       if (!LABEL_NAME.test(name)) throw new ConfigError("logs.sink.loki.staticLabels", `${JSON.stringify(name)} is not a valid label name`);
     }
     this.staticLabels = Object.entries(staticLabels);
+    for (const [key, name] of Object.entries(podLabels)) {
+      if (!LABEL_NAME.test(name))
+        throw new ConfigError(`logs.sink.loki.podLabels.${key}`, `${JSON.stringify(name)} is not a valid Loki label name`);
+      if ((ALL_FIELDS as readonly string[]).includes(name) || name in staticLabels)
+        throw new ConfigError(
+          `logs.sink.loki.podLabels.${key}`,
+          `label name ${JSON.stringify(name)} is already a record field or static label`,
+        );
+    }
   }
 
   encode(records: readonly LogRecord[]): Buffer {
@@ -157,10 +170,32 @@ export class LokiEncoder implements RecordEncoder {
   private makeKey(origin: LogOrigin, stream: string): StreamKey {
     const labels = new Map<string, string>(this.staticLabels);
     const metadata: Array<[string, string]> = [];
-    const fields = originFields(origin);
+    const fields = originFields(origin, this.groups);
     for (const [name, value] of fields) {
       if (this.labelFields.has(name)) labels.set(name, value);
       else metadata.push([name, value]);
+    }
+    // Stream labels from chosen pod labels (whatever the sink's groups); the rest of the API
+    // metadata the sink carries goes into structured metadata, named as Loki's own OTLP
+    // ingestion names resource attributes (k8s.pod.label.app -> k8s_pod_label_app).
+    const podLabels = origin.kubernetes?.api?.podLabels;
+    if (podLabels !== undefined) {
+      for (const [key, name] of Object.entries(this.podLabels)) {
+        const value = podLabels[key];
+        if (value !== undefined && value !== "") labels.set(name, value);
+      }
+    }
+    const api = apiMetadata(origin, this.groups);
+    if (api !== undefined) {
+      const add = (prefix: string, map: Readonly<Record<string, string>>) => {
+        for (const [key, value] of Object.entries(map)) metadata.push([`${prefix}${sanitizeLabelName(key)}`, value]);
+      };
+      add("k8s_pod_label_", api.podLabels);
+      add("k8s_pod_annotation_", api.podAnnotations);
+      add("k8s_namespace_label_", api.namespaceLabels);
+      add("k8s_node_label_", api.nodeLabels);
+      if (api.owner !== undefined && api.owner.kind !== api.workload?.kind)
+        metadata.push([`k8s_${api.owner.kind.toLowerCase()}_name`, api.owner.name]);
     }
     if (stream !== "") labels.set("stream", stream);
     // Loki needs at least one label: fall back to the source name.
@@ -219,4 +254,10 @@ function sortGroup(g: Group): void {
   const keys = g.keys;
   g.records = order.map((i) => recs[i]);
   g.keys = order.map((i) => keys[i]);
+}
+
+/** A Kubernetes label key as a Loki/Prometheus label name: every character outside [a-zA-Z0-9_] becomes '_'. */
+export function sanitizeLabelName(key: string): string {
+  const s = key.replace(/[^a-zA-Z0-9_]/g, "_");
+  return /^[0-9]/.test(s) ? `_${s}` : s;
 }

@@ -2,13 +2,35 @@ import { VERSION } from "../../../version.js";
 import type { RecordEncoder } from "../../delivery/sink.js";
 import type { LogOrigin, LogRecord } from "../../record.js";
 import { NanoTime, ProtoWriter, lenFieldSize } from "../shared/protobuf.js";
+import { ALL_GROUPS, apiMetadata, type KubernetesMetadataGroup } from "../shared/kubernetes-fields.js";
+import { splitImage } from "../shared/image-name.js";
 
 type AttrValue = string | number;
 
 type Attr = [string, AttrValue];
 
-/** Resource attributes of an origin by the OpenTelemetry k8s semantic conventions. */
-export function resourceAttributes(origin: LogOrigin, extra: Readonly<Record<string, string>>): Attr[] {
+/** Workload kinds with a semantic-conventions attribute (k8s.<kind>.name). */
+const WORKLOAD_ATTRIBUTE: Readonly<Record<string, string>> = {
+  Deployment: "k8s.deployment.name",
+  ReplicaSet: "k8s.replicaset.name",
+  StatefulSet: "k8s.statefulset.name",
+  DaemonSet: "k8s.daemonset.name",
+  Job: "k8s.job.name",
+  CronJob: "k8s.cronjob.name",
+};
+
+/**
+ * Resource attributes of an origin by the OpenTelemetry k8s semantic conventions (as the
+ * Collector's k8sattributes processor sets them): k8s.namespace.name, k8s.pod.name/uid,
+ * k8s.container.name/restart_count, k8s.node.name, and from the API server the groups the sink
+ * carries: k8s.pod.label.<key>, k8s.pod.annotation.<key>, k8s.deployment.name (and the other
+ * workload kinds), container.image.name/tag, k8s.namespace.label.<key>, k8s.node.label.<key>.
+ */
+export function resourceAttributes(
+  origin: LogOrigin,
+  extra: Readonly<Record<string, string>>,
+  groups: ReadonlySet<KubernetesMetadataGroup> = ALL_GROUPS,
+): Attr[] {
   const out: Attr[] = [];
   const k = origin.kubernetes;
   if (k !== undefined) {
@@ -19,6 +41,25 @@ export function resourceAttributes(origin: LogOrigin, extra: Readonly<Record<str
     out.push(["k8s.container.restart_count", k.restartCount]);
   }
   if (origin.node) out.push(["k8s.node.name", origin.node]);
+  const api = apiMetadata(origin, groups);
+  if (api !== undefined) {
+    for (const w of [api.workload, api.owner]) {
+      const name = w === undefined ? undefined : WORKLOAD_ATTRIBUTE[w.kind];
+      if (name !== undefined && !out.some((a) => a[0] === name)) out.push([name, w!.name]);
+    }
+    if (api.containerImage !== undefined) {
+      const image = splitImage(api.containerImage);
+      out.push(["container.image.name", image.name]);
+      if (image.tag !== undefined) out.push(["container.image.tag", image.tag]);
+    }
+    const add = (prefix: string, map: Readonly<Record<string, string>>) => {
+      for (const [key, value] of Object.entries(map)) out.push([prefix + key, value]);
+    };
+    add("k8s.pod.label.", api.podLabels);
+    add("k8s.pod.annotation.", api.podAnnotations);
+    add("k8s.namespace.label.", api.namespaceLabels);
+    add("k8s.node.label.", api.nodeLabels);
+  }
   for (const [key, value] of Object.entries(extra)) out.push([key, value]);
   return out;
 }
@@ -75,6 +116,7 @@ export class OtlpEncoder implements RecordEncoder {
   constructor(
     private readonly encoding: "protobuf" | "json",
     private readonly extraResource: Readonly<Record<string, string>>,
+    private readonly groups: ReadonlySet<KubernetesMetadataGroup> = ALL_GROUPS,
     private readonly now: () => bigint = () => BigInt(Date.now()) * 1_000_000n,
   ) {
     this.contentType = encoding === "protobuf" ? "application/x-protobuf" : "application/json";
@@ -86,7 +128,7 @@ export class OtlpEncoder implements RecordEncoder {
       const r = records[i];
       let res = this.resources.get(r.origin);
       if (res === undefined) {
-        const attrs = resourceAttributes(r.origin, this.extraResource);
+        const attrs = resourceAttributes(r.origin, this.extraResource, this.groups);
         res = { key: JSON.stringify(attrs), attrs };
         this.resources.set(r.origin, res);
       }

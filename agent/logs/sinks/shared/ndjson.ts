@@ -1,6 +1,7 @@
 import type { LogOrigin, LogRecord, LogStream } from "../../record.js";
 import { GrowableBuffer } from "../../delivery/growable-buffer.js";
 import type { RecordEncoder } from "../../delivery/sink.js";
+import { ALL_GROUPS, apiMetadata, nonEmpty, type KubernetesMetadataGroup } from "./kubernetes-fields.js";
 
 /**
  * What JSON.stringify would escape in a string: '"', '\', control characters, and (well-formed
@@ -24,7 +25,10 @@ const FIXED_BYTES = TIME_KEY.length + STREAM_KEYS.stdout.length + TRUNCATED.leng
  *   {"time":"2024-05-01T10:00:00.123456789Z","stream":"stdout","message":"...","source":"pods",
  *    "file":"/var/log/pods/...","node":"n1","kubernetes":{"namespace":...,"pod_name":...,
  *    "pod_uid":...,"container_name":...,"restart_count":0}}
- * plus "truncated":true and "attributes":{...} when present. The origin part is the same for
+ * plus "truncated":true and "attributes":{...} when present, and in "kubernetes" the API
+ * server's metadata the sink carries (logs.sink.kubernetesMetadata): "container_image",
+ * "pod_labels", "pod_annotations", "owner" and "workload" ({"kind","name"}), "namespace_labels",
+ * "node_labels", each only when it has a value. The origin part is the same for
  * every record of a file, so it is encoded once per origin and reused.
  *
  * encode() and append() write the lines straight into a Buffer (no per-line strings, no
@@ -38,6 +42,8 @@ export class NdjsonEncoder implements RecordEncoder {
   // Records of one file come in runs: remember the last origin to skip the WeakMap lookup.
   private lastOrigin?: LogOrigin;
   private lastSuffix?: { text: string; bytes: Buffer };
+
+  constructor(private readonly groups: ReadonlySet<KubernetesMetadataGroup> = ALL_GROUPS) {}
 
   encode(records: readonly LogRecord[]): Buffer {
     let capacity = 0;
@@ -98,12 +104,24 @@ export class NdjsonEncoder implements RecordEncoder {
       if (origin.node !== undefined && origin.node !== "") s += `,"node":${JSON.stringify(origin.node)}`;
       const k = origin.kubernetes;
       if (k !== undefined) {
+        const api = apiMetadata(origin, this.groups);
         s += `,"kubernetes":${JSON.stringify({
           namespace: k.namespace,
           pod_name: k.podName,
           pod_uid: k.podUid,
           container_name: k.containerName,
           restart_count: k.restartCount,
+          ...(api === undefined
+            ? {}
+            : {
+                container_image: api.containerImage,
+                pod_labels: nonEmpty(api.podLabels) ? api.podLabels : undefined,
+                pod_annotations: nonEmpty(api.podAnnotations) ? api.podAnnotations : undefined,
+                owner: api.owner,
+                workload: api.workload,
+                namespace_labels: nonEmpty(api.namespaceLabels) ? api.namespaceLabels : undefined,
+                node_labels: nonEmpty(api.nodeLabels) ? api.nodeLabels : undefined,
+              }),
         })}`;
       }
       s += "}\n";

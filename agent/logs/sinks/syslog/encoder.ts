@@ -3,6 +3,7 @@ import { ConfigError } from "../../../config/errors.js";
 import type { RecordEncoder } from "../../delivery/sink.js";
 import type { LogOrigin, LogRecord } from "../../record.js";
 import { originFields } from "../shared/record-fields.js";
+import { ALL_GROUPS, type KubernetesMetadataGroup } from "../shared/kubernetes-fields.js";
 import type { SyslogSinkConfig } from "./config.js";
 
 const FACILITIES = ["kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp"] as const;
@@ -84,6 +85,7 @@ export class SyslogEncoder implements RecordEncoder {
   constructor(
     private readonly config: Pick<SyslogSinkConfig, "facility" | "appName" | "hostname" | "structuredData">,
     readonly maxMessageBytes: number,
+    private readonly groups: ReadonlySet<KubernetesMetadataGroup> = ALL_GROUPS,
   ) {
     this.facility = facilityCode(config.facility);
   }
@@ -128,7 +130,7 @@ export class SyslogEncoder implements RecordEncoder {
       const app = headerField(c.appName !== "" ? c.appName : (origin.kubernetes?.containerName ?? "nodetap"), 48);
       let sd = "-";
       if (c.structuredData) {
-        const params = originFields(origin)
+        const params = originFields(origin, this.groups)
           .map(([name, value]) => ` ${name}="${sdValue(value)}"`)
           .join("");
         if (params !== "") sd = `[${SD_ID}${params}]`;
