@@ -272,8 +272,19 @@ spec: { nodeName: node-a, containers: [{ name: app, image: fresh:1 }] }
     expect(await main.metric("nodetap_kubernetes_records_without_metadata_total")).toBe(0);
   });
 
-  it("survives an API server restart: watches resume and new pods get their metadata", async () => {
+  it("survives an API server restart after an etcd compaction: 410 Gone, a re-list, and new pods get their metadata", async () => {
     const before = await main.metric("nodetap_kubernetes_watch_restarts_total", '{resource="pods",reason="error"}');
+    // A change the agent's watches do not see, then etcd compacted up to it: the resourceVersion the
+    // agent resumes from after the restart is gone, and the API server answers 410 Gone.
+    await kubectl(["create", "configmap", "compaction-marker", "-n", AGENT_NS]);
+    const etcd = `http://127.0.0.1:${cp.ports.etcd}`;
+    const range = await fetch(`${etcd}/v3/kv/range`, {
+      method: "POST",
+      body: JSON.stringify({ key: Buffer.from("/").toString("base64") }),
+    });
+    const revision = ((await range.json()) as { header: { revision: string } }).header.revision;
+    const compacted = await fetch(`${etcd}/v3/kv/compaction`, { method: "POST", body: JSON.stringify({ revision, physical: true }) });
+    expect(compacted.status).toBe(200);
     await cp.restartApiServer();
     await cp.apply(`
 apiVersion: v1
@@ -291,6 +302,10 @@ spec: { nodeName: node-a, containers: [{ name: app, image: after:1 }] }
       (await main.metric("nodetap_kubernetes_watch_restarts_total", '{resource="pods",reason="error"}')) +
       (await main.metric("nodetap_kubernetes_watch_restarts_total", '{resource="pods",reason="end"}'));
     expect(restarts).toBeGreaterThan(before);
+    let relists = 0;
+    for (const r of ["pods", "namespaces", "nodes"])
+      relists += await main.metric("nodetap_kubernetes_relists_total", `{resource="${r}",reason="410"}`);
+    expect(relists, "a 410 Gone made the agent list again").toBeGreaterThan(0);
   });
 
   it("reports a token the API server rejects, ships logs with path metadata meanwhile, and recovers when the token file is rotated", async () => {
