@@ -106,6 +106,17 @@ describe("check-config and run refuse the same configs, with the same lines", ()
       ],
     },
     {
+      what: "pod metadata on without a node name",
+      args: ["--kubernetes.metadata=on", "--kubernetes.api-server=https://127.0.0.1:6443"],
+      env: { NODE_NAME: "" },
+      errors: [/^nodetap: config error: kubernetes\.nodeName: empty, and NODE_NAME is not set/],
+    },
+    {
+      what: "a sink's unknown metadata group",
+      args: ["--logs.sink.kubernetes-metadata=pod_labels", "--logs.sink.kubernetes-metadata=labels"],
+      errors: [/logs\.sink\.kubernetesMetadata .*unknown group "labels"; allowed: pod_labels, pod_annotations/],
+    },
+    {
       what: "unknown flag with a suggestion",
       args: ["--logs.sink.typ=http"],
       errors: [/^nodetap: config error: --logs\.sink\.typ: unknown flag; did you mean --logs\.sink\.type\?$/],
