@@ -14,6 +14,7 @@ import { createSelfRegistry } from "./self-metrics.js";
 import { buildApp, parseListenAddress } from "./server/app.js";
 import { createLogPipeline, type LogPipeline } from "./logs/index.js";
 import { KubernetesMetadata, metadataWanted } from "./kubernetes/index.js";
+import { ConfigError } from "./config/errors.js";
 import { VERSION, REVISION } from "./version.js";
 
 /** Thrown when the HTTP listener cannot be opened (address in use, permission); main() exits with EXIT_LISTEN. */
@@ -54,12 +55,7 @@ export class Agent {
     const xid = config.metrics.collectors.gpu.enabled && config.logs.enabled ? new XidTracker() : undefined;
     this.collectors = new CollectorRegistry(COLLECTORS, config.metrics, this.paths, logger, { xid });
     const podLogs = config.logs.enabled && config.logs.sources.pods.enabled;
-    if (podLogs && metadataWanted(config.kubernetes, podLogs)) {
-      this.kubernetes = new KubernetesMetadata(config.kubernetes, {
-        registry: this.selfRegistry,
-        logger: logger.child({ component: "kubernetes" }),
-      });
-    }
+    if (podLogs && metadataWanted(config.kubernetes, podLogs)) this.kubernetes = this.kubernetesMetadata(config, logger);
     if (config.logs.enabled) {
       const k8s = this.kubernetes;
       this.logs = createLogPipeline({
@@ -85,6 +81,24 @@ export class Agent {
       ready: () => this.started && (this.logs?.ready() ?? true),
       status: () => this.status(),
     });
+  }
+
+  /**
+   * The API-server metadata service. With kubernetes.metadata auto, settings that cannot work
+   * (no NODE_NAME, no token file: e.g. automountServiceAccountToken false) turn it off with a
+   * warning, so an agent that shipped logs before keeps doing so; with on they are a config error.
+   */
+  private kubernetesMetadata(config: AgentConfig, logger: Logger): KubernetesMetadata | undefined {
+    try {
+      return new KubernetesMetadata(config.kubernetes, { registry: this.selfRegistry, logger: logger.child({ component: "kubernetes" }) });
+    } catch (err) {
+      if (config.kubernetes.metadata !== "auto" || !(err instanceof ConfigError)) throw err;
+      logger.warn(
+        { key: err.key, problem: err.problem },
+        "kubernetes.metadata is auto and cannot work here: pod records carry path metadata only (set kubernetes.metadata: off to silence this, or fix the key)",
+      );
+      return undefined;
+    }
   }
 
   async start(): Promise<void> {

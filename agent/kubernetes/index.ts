@@ -178,6 +178,11 @@ export class KubernetesMetadata {
   }
 
   /** The first pod LIST is done: from here on, a pod the store does not know is new (or not on this node). */
+  /** Every resource listed at least once (pods, namespaces, this node). */
+  synced(): boolean {
+    return this.reflectors.every((r) => r.synced);
+  }
+
   podsSynced(): boolean {
     return this.pods.synced;
   }

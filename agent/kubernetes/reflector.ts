@@ -66,6 +66,9 @@ type ListReason = "initial" | "410" | "error";
  * - Any other failure: back off (initial doubling to max, with jitter; reset by a success), then
  *   retry what failed (the LIST, or the watch from the last resourceVersion).
  */
+/** A watch that ends normally sooner than this without any event counts as a failure. */
+const SHORT_WATCH_MS = 1000;
+
 export class Reflector<T> {
   private readonly backoff: RetryPolicy;
   private readonly pageSize: number;
@@ -85,6 +88,7 @@ export class Reflector<T> {
     lastEventAt: undefined,
   };
   private goneStreak = 0;
+  private eventsSeen = 0;
 
   constructor(private readonly opts: ReflectorOptions<T>) {
     this.random = opts.random ?? Math.random;
@@ -127,12 +131,20 @@ export class Reflector<T> {
             this.state.relists++;
             this.opts.metrics.relists.inc({ resource: this.resource, reason: listReason });
           }
-          await this.list(signal);
+          await this.list(signal, listReason);
           listReason = undefined;
         }
         verb = "watch";
+        const opened = this.now();
+        const events = this.eventsSeen;
         await this.watch(signal);
         this.opts.metrics.watchRestarts.inc({ resource: this.resource, reason: "end" });
+        // A watch that ends at once without an event (a proxy answering 200 with nothing) is a
+        // failure: without this it would be re-opened in a tight loop.
+        if (this.now() - opened < SHORT_WATCH_MS && this.eventsSeen === events) {
+          this.state.failures++;
+          await this.wait(this.backoff.delayMs(this.state.failures), signal);
+        }
       } catch (caught) {
         if (signal.aborted || caught instanceof AbortedError) break;
         const err = asApiError(caught);
@@ -164,8 +176,13 @@ export class Reflector<T> {
     }
   }
 
+  /**
+   * A LIST answered, or a watch opened. The backoff resets on a LIST, but for a watch only once it
+   * delivers an event (apply()): a server that accepts every watch and fails it at once must
+   * still see the retries slow down.
+   */
   private succeeded(verb: Verb): void {
-    this.state.failures = 0;
+    if (verb === "list") this.state.failures = 0;
     this.state.up = true;
     this.opts.metrics.up.set({ resource: this.resource }, 1);
     this.opts.health.recovered(verb);
@@ -184,16 +201,25 @@ export class Reflector<T> {
     return this.opts.fieldSelector === undefined ? {} : { fieldSelector: this.opts.fieldSelector };
   }
 
-  private async list(signal: AbortSignal): Promise<void> {
+  /**
+   * LIST as client-go's reflector does: resourceVersion=0 (any version, served from the API
+   * server's watch cache on every version: before 1.31 a LIST without it reads etcd, and with a
+   * field selector scans every pod of the cluster), except after 410 Gone, where only a
+   * consistent (paged) read is certain to be newer than what expired.
+   */
+  private async list(signal: AbortSignal, reason: ListReason): Promise<void> {
     const items: T[] = [];
     let cont: string | undefined;
     let resourceVersion = "";
+    const fromCache = reason !== "410";
     do {
       let page: KubeList;
       try {
         page = await this.opts.client.getJson<KubeList>(
           this.opts.path,
-          { ...this.selector(), limit: this.pageSize, continue: cont },
+          fromCache && cont === undefined
+            ? { ...this.selector(), resourceVersion: "0", limit: this.pageSize }
+            : { ...this.selector(), limit: this.pageSize, continue: cont },
           signal,
         );
       } catch (err) {
@@ -258,6 +284,8 @@ export class Reflector<T> {
 
   private apply(event: WatchEvent): void {
     this.opts.metrics.watchEvents.inc({ resource: this.resource, type: event.type });
+    this.eventsSeen++;
+    this.state.failures = 0;
     const rv = event.object.metadata?.resourceVersion;
     if (typeof rv === "string" && rv !== "") this.state.resourceVersion = rv;
     this.state.lastEventAt = new Date(this.now()).toISOString();

@@ -1,5 +1,5 @@
 import type { ConfigChecker } from "../config/checker.js";
-import { collectIssue } from "../config/errors.js";
+import { collectIssue, ConfigError } from "../config/errors.js";
 import type { LogsConfig } from "../logs/config.js";
 import type { KubernetesConfig } from "./config.js";
 import { metadataWanted, resolveSettings } from "./settings.js";
@@ -12,5 +12,15 @@ export function validateKubernetesConfig(config: KubernetesConfig, logs: LogsCon
     return;
   }
   if (!metadataWanted(config, podsEnabled, env)) return;
-  collectIssue(check.issues, () => resolveSettings(config, env));
+  if (config.metadata === "on") {
+    collectIssue(check.issues, () => resolveSettings(config, env));
+    return;
+  }
+  // auto: the agent turns metadata off with a warning rather than refusing to start.
+  try {
+    resolveSettings(config, env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    check.add("warning", err.key, `${err.problem}; kubernetes.metadata is auto, so pod records will carry path metadata only`);
+  }
 }

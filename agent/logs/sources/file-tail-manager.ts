@@ -484,9 +484,13 @@ export class FileTailManager {
     // Nothing is read before start() has found what rotated away while nodetap was down (a
     // watch event on an active file must not start its reading ahead of its rotated files).
     if (this.pumping !== undefined || this.stopping || !this.running) return;
-    this.pumping = this.pump().finally(() => {
-      this.pumping = undefined;
-    });
+    // pump() starts in a microtask, after `pumping` is set: a gate's room listener called from
+    // inside takeNext() (gate.blocked) kicks again, and two pumps would read into one buffer.
+    this.pumping = Promise.resolve()
+      .then(() => this.pump())
+      .finally(() => {
+        this.pumping = undefined;
+      });
   }
 
   private async pump(): Promise<void> {

@@ -12,6 +12,8 @@ export interface PodMetadataSource {
   node(): NodeMetadata | undefined;
   /** The first pod list is done: an unknown pod from then on is one created since. */
   podsSynced(): boolean;
+  /** Every first list is done (pods, namespaces, this node). */
+  synced(): boolean;
   /** False while the pods watch fails (API server unreachable, RBAC): unknown pods are not waited for. */
   podsAvailable(): boolean;
   /** Called when a pod is added or updated; returns the unsubscribe function. */
@@ -74,6 +76,9 @@ export class KubernetesEnricher {
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: () => void;
   private next: Submit = () => undefined;
+  private readonly startupUntil: number;
+  private startupOver = false;
+  private startupTimer: NodeJS.Timeout | undefined;
   /** Files (lanes) with records held: not read on until they are released. */
   private readonly heldLanes = new Map<string, number>();
   private readonly roomListeners: Array<() => void> = [];
@@ -89,13 +94,21 @@ export class KubernetesEnricher {
     private readonly opts: KubernetesEnricherOptions,
   ) {
     this.excludedNamespaces = new Set(opts.excludeNamespaces);
-    this.now = opts.now ?? Date.now;
+    // Monotonic: a wall clock stepped back must not hold a file's lines for as long as the step.
+    this.now = opts.now ?? (() => performance.now());
     const m = new EnrichmentMetrics(opts.registry, () => this.heldRecords());
     this.recordsEnriched = m.recordsEnriched;
     this.recordsWithoutMetadata = m.recordsWithoutMetadata;
     this.recordsExcluded = m.recordsExcluded;
     this.recordsDelayed = m.recordsDelayed;
     this.unsubscribe = source.onPodKnown((uid) => this.podKnown(uid));
+    this.startupUntil = this.now() + opts.waitMs;
+    if (opts.waitMs <= 0) this.startupOver = true;
+    else {
+      // Looks again every 50 ms whether the start-up wait is over, and wakes the readers then.
+      this.startupTimer = setInterval(() => this.startingUp(), 50);
+      this.startupTimer.unref();
+    }
   }
 
   /** Wraps the pipeline's submit: records pass through this stage first. */
@@ -110,7 +123,32 @@ export class KubernetesEnricher {
    * records only once a sink has them).
    */
   blocked(lane: string): boolean {
-    return this.heldLanes.has(lane);
+    return this.heldLanes.has(lane) || this.startingUp();
+  }
+
+  /**
+   * Until the first lists are done (pods, namespaces, this node), for at most waitForMetadata
+   * after the start and only while the API server answers, no file is read: at a restart with a
+   * backlog, hundreds of files would otherwise each read a buffer and hold it in memory waiting
+   * for the pods list, outside the in-flight budget. Lines wait on disk instead.
+   */
+  private startingUp(): boolean {
+    if (this.startupOver) return false;
+    if (this.stopped || this.source.synced() || !this.source.podsAvailable() || this.now() >= this.startupUntil) {
+      this.startupOver = true;
+      if (this.startupTimer !== undefined) clearInterval(this.startupTimer);
+      this.startupTimer = undefined;
+      this.wake();
+      return false;
+    }
+    return true;
+  }
+
+  /** Tells the readers there is room, never from inside a call of theirs (blocked() is one). */
+  private wake(): void {
+    setImmediate(() => {
+      for (const listener of this.roomListeners) listener();
+    });
   }
 
   onRoom(listener: () => void): void {
@@ -120,6 +158,9 @@ export class KubernetesEnricher {
   /** Releases everything held (path metadata only) and stops waiting: for shutdown. */
   stop(): void {
     this.stopped = true;
+    if (this.startupTimer !== undefined) clearInterval(this.startupTimer);
+    this.startupTimer = undefined;
+    this.startupOver = true;
     this.unsubscribe();
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
@@ -231,9 +272,17 @@ export class KubernetesEnricher {
       const left = (this.heldLanes.get(h.lane) ?? 1) - 1;
       if (left > 0) this.heldLanes.set(h.lane, left);
       else this.heldLanes.delete(h.lane);
-      this.forward(h.records, h.ticket, h.lane, reason);
+      try {
+        this.forward(h.records, h.ticket, h.lane, reason);
+      } catch (err) {
+        // The next stage never throws today; if it did, the other held emissions still go on.
+        this.opts.logger.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          "handing on records held for pod metadata failed",
+        );
+      }
     }
-    for (const listener of this.roomListeners) listener();
+    this.wake();
   }
 
   private rememberGaveUp(uid: string): void {

@@ -158,6 +158,8 @@ describe("Loki streams", () => {
   it("rejects a pod label mapped to a bad or taken label name, naming the key", () => {
     expect(() => new LokiEncoder("json", [], {}, { app: "app-name" })).toThrow(/logs\.sink\.loki\.podLabels\.app/);
     expect(() => new LokiEncoder("json", [], {}, { app: "namespace" })).toThrow(/already a record field/);
+    expect(() => new LokiEncoder("json", [], {}, { app: "__name__" })).toThrow(/not a valid Loki label name/);
+    expect(() => new LokiEncoder("json", [], {}, { app: "app", "app.kubernetes.io/name": "app" })).toThrow(/also given to pod label "app"/);
     expect(sanitizeLabelName("app.kubernetes.io/name")).toBe("app_kubernetes_io_name");
     expect(sanitizeLabelName("9lives")).toBe("_9lives");
   });

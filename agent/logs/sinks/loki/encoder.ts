@@ -61,9 +61,20 @@ export class LokiEncoder implements RecordEncoder {
       if (!LABEL_NAME.test(name)) throw new ConfigError("logs.sink.loki.staticLabels", `${JSON.stringify(name)} is not a valid label name`);
     }
     this.staticLabels = Object.entries(staticLabels);
+    const taken = new Map<string, string>();
     for (const [key, name] of Object.entries(podLabels)) {
-      if (!LABEL_NAME.test(name))
-        throw new ConfigError(`logs.sink.loki.podLabels.${key}`, `${JSON.stringify(name)} is not a valid Loki label name`);
+      if (!LABEL_NAME.test(name) || name.startsWith("__"))
+        throw new ConfigError(
+          `logs.sink.loki.podLabels.${key}`,
+          `${JSON.stringify(name)} is not a valid Loki label name (letters, digits and _, not starting with a digit or __)`,
+        );
+      const other = taken.get(name);
+      if (other !== undefined)
+        throw new ConfigError(
+          `logs.sink.loki.podLabels.${key}`,
+          `label name ${JSON.stringify(name)} is also given to pod label ${JSON.stringify(other)}`,
+        );
+      taken.set(name, key);
       if ((ALL_FIELDS as readonly string[]).includes(name) || name in staticLabels)
         throw new ConfigError(
           `logs.sink.loki.podLabels.${key}`,
@@ -187,8 +198,15 @@ export class LokiEncoder implements RecordEncoder {
     }
     const api = apiMetadata(origin, this.groups);
     if (api !== undefined) {
+      // Keys that sanitize to the same name (a.b and a/b): the first one is kept.
+      const seen = new Set(metadata.map(([n]) => n));
       const add = (prefix: string, map: Readonly<Record<string, string>>) => {
-        for (const [key, value] of Object.entries(map)) metadata.push([`${prefix}${sanitizeLabelName(key)}`, value]);
+        for (const [key, value] of Object.entries(map)) {
+          const name = `${prefix}${sanitizeLabelName(key)}`;
+          if (seen.has(name)) continue;
+          seen.add(name);
+          metadata.push([name, value]);
+        }
       };
       add("k8s_pod_label_", api.podLabels);
       add("k8s_pod_annotation_", api.podAnnotations);
