@@ -13,8 +13,9 @@
 #                       heartbeat-with-lease, pod fast (standalone kwok exits "no stages found" without)
 #     crds/*.yaml       the prometheus-operator CRDs (ServiceMonitor, PodMonitor, PrometheusRule, ...)
 #                       from its module's example/prometheus-operator-crd/
-# Cold build (empty Go build and module caches), measured on the 2-core machine: about 11 min
-# (k8s binaries ~8 min, kwok ~1.5 min, etcd ~30 s); a warm re-run checks and exits at once.
+# Cold build (empty Go build and module caches, GOFLAGS -p=1), measured on the shared 2-core
+# machine with other work running: 19 min 17 s (the four k8s binaries 14.6 min, etcd ~2 min, kwok
+# ~3 min; 406 MB). A re-run with everything cached checks the directory and exits at once.
 # Idempotent; built in a temp dir and published atomically. Prints the directory on stdout.
 # Usage: testenv-k8s.sh [--check]   (--check: print the directory and exit 0 only when all is built)
 source "$(dirname "$0")/testenv-lib.sh"

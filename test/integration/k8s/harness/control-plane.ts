@@ -737,9 +737,14 @@ current-context: e2e
     return (await this.kubectl(["create", "token", serviceAccount, "-n", namespace, `--duration=${seconds}s`])).stdout.trim();
   }
 
-  /** Stops the API server (SIGTERM) and starts it again on the same port and etcd; resolves when ready. */
-  async restartApiServer(): Promise<void> {
-    await this.apiserver.stop(30_000);
+  /**
+   * Stops the API server and starts it again on the same port and etcd; resolves when ready.
+   * SIGTERM, then SIGKILL after graceMs: its graceful termination (stop accepting, drain
+   * in-flight requests, flush the audit log) takes milliseconds, but then it waits up to 60 s for
+   * the clients' open connections (the controllers' and kwok's watches) to end.
+   */
+  async restartApiServer(graceMs = 3000): Promise<void> {
+    await this.apiserver.stop(graceMs);
     this.apiserver.start();
     await this.waitApiServerReady();
   }
