@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { openSync, stillMissing } from "../host/missing-paths.js";
 import { isMissing, readText } from "../host/read.js";
 import { CollectorError } from "./collector.js";
 
@@ -36,9 +37,10 @@ const attributeBuffer = Buffer.alloc(4096);
  * it is missing or unreadable (EINVAL, EACCES), like procfs' ReadUintFromFile callers that skip.
  */
 export function readSysAttribute(filePath: string): string | undefined {
+  if (stillMissing(filePath)) return undefined;
   let fd: number;
   try {
-    fd = fs.openSync(filePath, "r");
+    fd = openSync(filePath, "r");
   } catch {
     return undefined;
   }

@@ -12,9 +12,14 @@ export interface CollectorState {
   lastDurationSeconds?: number;
   lastSuccess?: boolean;
   lastError?: string;
+  /** ISO 8601, made when /status asks (a Date string per collector per scrape showed in profiles). */
   lastScrapeAt?: string;
   failures: number;
   timeouts: number;
+}
+
+interface RunningState extends Omit<CollectorState, "lastScrapeAt"> {
+  lastScrapeAtMs?: number;
 }
 
 export interface ScrapeSelection {
@@ -69,7 +74,7 @@ export function configKeyOf(name: string): string {
  */
 export class CollectorRegistry {
   private readonly collectors = new Map<string, Collector>();
-  private readonly states = new Map<string, CollectorState>();
+  private readonly states = new Map<string, RunningState>();
   private readonly lastLoggedError = new Map<string, string>();
   private readonly offThread = new Set<string>();
   readonly stats: ScrapeStats = { duplicateSeries: 0, invalidSamples: 0 };
@@ -97,7 +102,10 @@ export class CollectorRegistry {
   }
 
   collectorStates(): CollectorState[] {
-    return [...this.states.values()].map((s) => ({ ...s }));
+    return [...this.states.values()].map(({ lastScrapeAtMs, ...s }) => ({
+      ...s,
+      ...(lastScrapeAtMs === undefined ? {} : { lastScrapeAt: new Date(lastScrapeAtMs).toISOString() }),
+    }));
   }
 
   /** Resolves the collectors for one scrape from collect[]/exclude[] query parameters. */
@@ -199,10 +207,10 @@ export class CollectorRegistry {
     return { name, seconds, success, out: timedOut ? undefined : out };
   }
 
-  private recordState(state: CollectorState, seconds: number, success: boolean, error: unknown, timedOut: boolean): void {
+  private recordState(state: RunningState, seconds: number, success: boolean, error: unknown, timedOut: boolean): void {
     const wasSuccess = state.lastSuccess;
     state.lastDurationSeconds = seconds;
-    state.lastScrapeAt = new Date().toISOString();
+    state.lastScrapeAtMs = Date.now();
     state.lastSuccess = success;
     if (success) {
       state.lastError = undefined;

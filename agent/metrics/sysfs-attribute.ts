@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { openSync, stillMissing } from "../host/missing-paths.js";
 
 /**
  * One sysfs attribute read the way procfs's util.SysReadFile and node_exporter's hwmon
@@ -13,9 +14,10 @@ export type AttributeRead =
 const buffers = new Map<number, Buffer>();
 
 export function readSysfsAttribute(filePath: string, maxBytes = 4096): AttributeRead {
+  if (stillMissing(filePath)) return { errno: "ENOENT", during: "open" };
   let fd: number;
   try {
-    fd = fs.openSync(filePath, "r");
+    fd = openSync(filePath, "r");
   } catch (err) {
     return { errno: errnoOf(err), during: "open" };
   }

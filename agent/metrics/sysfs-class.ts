@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { readdirSync, stillMissing } from "../host/missing-paths.js";
 import { CollectorError } from "./collector.js";
 import { goTrimSpace } from "./parsers/uint64.js";
 import { readSysfsAttribute, type AttributeRead } from "./sysfs-attribute.js";
@@ -17,8 +18,9 @@ export type DirListing =
   { readonly entries: fs.Dirent[]; readonly errno?: undefined } | { readonly errno: string; readonly entries?: undefined };
 
 export function listDir(dir: string): DirListing {
+  if (stillMissing(dir)) return { errno: "ENOENT" };
   try {
-    const entries = fs.readdirSync(dir, { withFileTypes: true });
+    const entries = readdirSync(dir, { withFileTypes: true });
     return { entries: entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
   } catch (err) {
     return { errno: (err as NodeJS.ErrnoException).code ?? "EIO" };

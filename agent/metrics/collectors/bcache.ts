@@ -1,4 +1,4 @@
-import fs from "node:fs";
+import { readdirSync } from "../../host/missing-paths.js";
 import path from "node:path";
 import { readText } from "../../host/read.js";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
@@ -253,7 +253,7 @@ const readValue = (file: string) => parseBcacheValue(readFile(file), file);
 function globNames(dir: string, pattern: RegExp): string[] {
   let names: string[];
   try {
-    names = fs.readdirSync(dir);
+    names = readdirSync(dir);
   } catch {
     return [];
   }

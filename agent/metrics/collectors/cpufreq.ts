@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { statSync } from "../../host/missing-paths.js";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
 import { gauge, type MetricDesc } from "../model.js";
 import { parseUint } from "../parsers/numbers.js";
@@ -205,7 +206,7 @@ export const collector: CollectorDefinition = {
         for (const entry of cpus) {
           const dir = `${cpuDir}/${entry}/cpufreq`;
           try {
-            fs.statSync(dir);
+            statSync(dir);
           } catch (err) {
             if (errnoOf(err) === "ENOENT") continue;
             throw new CollectorError(`${dir}: ${errnoOf(err)}`, { cause: err });

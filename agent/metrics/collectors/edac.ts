@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { readdirSync } from "../../host/missing-paths.js";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
 import { counter, type MetricSink } from "../model.js";
 import { parseUint } from "../parsers/numbers.js";
@@ -46,7 +47,7 @@ export function edacDimmLabel(text: string): string {
 function globNumbered(dir: string, prefix: string): string[] {
   let names: string[];
   try {
-    names = fs.readdirSync(dir);
+    names = readdirSync(dir);
   } catch {
     return [];
   }

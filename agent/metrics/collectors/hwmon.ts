@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { readdirSync } from "../../host/missing-paths.js";
 import path from "node:path";
 import { isMissing } from "../../host/read.js";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
@@ -265,7 +266,7 @@ export const collector: CollectorDefinition = {
         const classDir = paths.sys("class/hwmon");
         let entries: string[];
         try {
-          entries = fs.readdirSync(classDir).sort();
+          entries = readdirSync(classDir).sort();
         } catch (err) {
           if (isMissing(err)) return; // no hwmon on this host
           throw new CollectorError(`${classDir}: ${(err as Error).message}`);

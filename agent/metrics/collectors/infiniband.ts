@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { readdirSync, stillMissing } from "../../host/missing-paths.js";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { HostPaths } from "../../host/paths.js";
@@ -364,8 +365,9 @@ function skippedReadError(read: AttributeRead & { errno: string }, dir: CounterD
 
 /** Directory entries; undefined when the directory does not exist (ENOENT). Other errors throw. */
 function readDirectory(dir: string): fs.Dirent[] | undefined {
+  if (stillMissing(dir)) return undefined;
   try {
-    return fs.readdirSync(dir, { withFileTypes: true });
+    return readdirSync(dir, { withFileTypes: true });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new CollectorError(`${dir}: ${(err as Error).message}`, { cause: err });
@@ -400,9 +402,10 @@ class InfiniBandCollector implements Collector {
     // must leave the whole scrape empty, as in node_exporter.
     const pending: Array<[MetricDesc, number, ...string[]]> = [];
     const emit = (desc: MetricDesc, value: number, ...labels: string[]) => pending.push([desc, value, ...labels]);
+    const devices = readDirectory(this.classDir);
+    // Most nodes: nothing to report, and no exception built to say so on every scrape.
+    if (devices === undefined) return;
     try {
-      const devices = readDirectory(this.classDir);
-      if (devices === undefined) throw new NoInfiniBandData(`${this.classDir}: no such directory`);
       for (const device of devices.sort(byName)) this.collectDevice(device.name, emit);
     } catch (err) {
       if (!(err instanceof NoInfiniBandData)) throw err;

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { readdirSync } from "../../host/missing-paths.js";
 import path from "node:path";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
 import { errorCode } from "../host-file.js";
@@ -78,7 +79,7 @@ function readUintFile(file: string, missingIsNoData: boolean): number {
 function raplZones(dir: string): RaplZone[] {
   let entries: string[];
   try {
-    entries = fs.readdirSync(dir).sort();
+    entries = readdirSync(dir).sort();
   } catch (err) {
     const code = errorCode(err);
     if (code === "ENOENT" || isPermission(err)) throw new NoData(dir);

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { readdirSync } from "../../host/missing-paths.js";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { HostPaths } from "../../host/paths.js";
@@ -116,7 +117,7 @@ class ZfsCollector implements Collector {
     const base = this.paths.proc("spl", "kstat", "zfs");
     let entries: fs.Dirent[];
     try {
-      entries = fs.readdirSync(base, { withFileTypes: true });
+      entries = readdirSync(base, { withFileTypes: true });
     } catch {
       return; // ZFS not loaded (or its kstats unreadable): node_exporter's ErrNoData
     }
