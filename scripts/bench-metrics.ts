@@ -179,15 +179,27 @@ function hasCommand(cmd: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 }
 
+function runWrk(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 /** Load at `connections` for `seconds`: wrk when installed, else keep-alive loops here. */
 async function load(t: Target, connections: number, seconds: number): Promise<void> {
   const cpu0 = cpuSeconds(t.proc.pid);
   const t0 = performance.now();
   if (hasCommand("wrk")) {
     const threads = Math.min(2, connections);
-    const r = spawnSync("wrk", [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--timeout", "10s", `${t.url}/metrics`], {
-      encoding: "utf8",
-    });
+    // Asynchronously: this process keeps reading the targets' stdout and stderr meanwhile (with
+    // spawnSync a target that logs would fill its pipe and stall on it).
+    const r = await runWrk([`-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--timeout", "10s", `${t.url}/metrics`]);
     if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
     const requests = Number(/(\d+) requests in/.exec(r.stdout)?.[1]);
     const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0);
@@ -388,6 +400,10 @@ async function main(): Promise<void> {
       for (const t of targets) await countForks(t, o.forkScrapes, dir);
     }
 
+    // A collector that fails under load makes a scrape cheaper, not better: they are counted.
+    const collectorFailures = (
+      await getJson<{ collectors: Array<{ name: string; failures: number }> }>(`${nt.url}/status`)
+    ).collectors.filter((c) => c.failures > 0);
     const rows: Array<[string, number, number, string]> = [];
     const p = (t: Target, q: number) =>
       quantile(
@@ -437,7 +453,7 @@ async function main(): Promise<void> {
       `- date: ${new Date().toISOString()}; host: ${cpuModel}, ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}; load average at start ${os.loadavg()[0].toFixed(2)} (shared machine: absolute numbers are noisy, ratios less so)`,
       `- nodetap: ${runtimeText}, Node ${process.version}, --logs.enabled=false; node_exporter ${peerVersion} (${NODE_EXPORTER_BIN})`,
       `- same ${collectors.length} collectors on both (--collector.disable-defaults + ${collectors.join(", ")}), same filter flags, empty textfile directory`,
-      `- latency: ${nt.latencies.length} sequential scrapes each after ${o.warmup} warmup, one keep-alive connection, ${o.rounds} interleaved rounds; throughput: ${o.connections} connections, 2 x ${o.duration}s each (${hasCommand("wrk") ? "wrk" : "Node keep-alive loop"}), ${nt.loadRequests} / ${ne.loadRequests} scrapes, errors ${nt.loadErrors} / ${ne.loadErrors}`,
+      `- latency: ${nt.latencies.length} sequential scrapes each after ${o.warmup} warmup, one keep-alive connection, ${o.rounds} interleaved rounds; throughput: ${o.connections} connections, 2 x ${o.duration}s each (${hasCommand("wrk") ? "wrk" : "Node keep-alive loop"}), ${nt.loadRequests} / ${ne.loadRequests} scrapes, errors ${nt.loadErrors} / ${ne.loadErrors}; nodetap collector failures over the run: ${collectorFailures.length === 0 ? "none" : collectorFailures.map((c) => `${c.name} ${c.failures}`).join(", ")}`,
       `- CPU from /proc/<pid>/stat (utime+stime+cutime+cstime, ${CLK_TCK} ticks/s); forks counted with ${straceOk ? `strace -f over ${o.forkScrapes} scrapes each` : "n/a (strace not installed)"}`,
       `- command: npm run bench:metrics -- ${process.argv.slice(2).join(" ")}`,
       ``,

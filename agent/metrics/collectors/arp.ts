@@ -164,29 +164,39 @@ export function loadNeighAddonFrom(candidates: readonly string[]): NeighAddon {
 
 let loaded: NeighAddon | NeighAddonUnavailableError | undefined;
 
+interface DumpRun {
+  readonly promise: Promise<NeighbourEntry[]>;
+  readonly started: Date;
+}
+
 /**
  * The dump that has not settled yet, if any (one for the whole process: every arp collector
- * shares the kernel's lock). A dump stuck in the kernel keeps a thread of libuv's pool; starting
- * another on each scrape would fill the pool (fs, dns, zlib and the filesystem collector wait on
- * it too), so scrapes fail at once until it returns.
+ * shares the kernel's lock). Concurrent scrapes (two Prometheus replicas, say) share it: a
+ * scrape that finds a dump started less than STUCK_AFTER_MS ago takes that dump's answer. A dump
+ * stuck in the kernel keeps a thread of libuv's pool; starting another on each scrape would fill
+ * the pool (fs, dns, zlib and the filesystem collector wait on it too), so once one has run for
+ * longer, scrapes fail at once until it returns.
  */
-let inFlight: { readonly started: Date } | undefined;
+let inFlight: DumpRun | undefined;
+
+/** A dump takes milliseconds (a few thousand neighbours); one running this long is taken as stuck. */
+const STUCK_AFTER_MS = 1000;
 
 /** Starts a dump, marking it in flight until it settles; a synchronous throw becomes a rejection. */
-function startDump(addon: NeighAddon): { promise: Promise<NeighbourEntry[]>; started: Date } {
-  const marker = { started: new Date() };
+function startDump(addon: NeighAddon): DumpRun {
   let promise: Promise<NeighbourEntry[]>;
   try {
     promise = Promise.resolve(addon.dump());
   } catch (err) {
     promise = Promise.reject(err as Error);
   }
-  inFlight = marker;
+  const run: DumpRun = { promise, started: new Date() };
+  inFlight = run;
   const clear = () => {
-    if (inFlight === marker) inFlight = undefined;
+    if (inFlight === run) inFlight = undefined;
   };
   promise.then(clear, clear);
-  return { promise, started: marker.started };
+  return run;
 }
 
 /** The dump's result, or a CollectorError as soon as the scrape is aborted (the dump keeps running). */
@@ -268,7 +278,7 @@ class ArpCollector implements Collector {
   async update(out: MetricSink, ctx: ScrapeContext): Promise<void> {
     const addon = this.neighAddon();
     if (addon !== null) {
-      if (inFlight !== undefined) {
+      if (inFlight !== undefined && Date.now() - inFlight.started.getTime() >= STUCK_AFTER_MS) {
         throw new CollectorError(
           `could not get ARP entries: the previous rtnetlink dump (started ${inFlight.started.toISOString()}) has not returned; ` +
             "the kernel's rtnl lock may be held",
@@ -276,7 +286,7 @@ class ArpCollector implements Collector {
       }
       if (ctx.signal.aborted)
         throw new CollectorError("could not get ARP entries: the scrape was aborted before the rtnetlink dump started");
-      const { promise, started } = startDump(addon);
+      const { promise, started } = inFlight ?? startDump(addon);
       const dump = await awaitDump(promise, started, ctx.signal);
       const { entries, states } = countNeighbours(dump);
       for (const [device, count] of entries) {

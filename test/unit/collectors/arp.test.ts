@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../../agent/config/load.js";
 import { CollectorError } from "../../../agent/metrics/collector.js";
 import {
@@ -201,13 +201,23 @@ describe("arp collector over rtnetlink (the neigh addon)", () => {
       await expect(first).rejects.toThrow(
         /^could not get ARP entries: the rtnetlink dump \(started .*\) did not return before the scrape was aborted/,
       );
-      // The next one fails at once, starting no second dump.
-      const second = scrape(c);
-      await expect(second).rejects.toThrow(CollectorError);
-      await expect(second).rejects.toThrow(
+      // A scrape while the dump is young waits for it (as a concurrent scrape would), starting no second one.
+      const joining = new AbortController();
+      const second = c.update(new FamilyCollector(), { signal: joining.signal });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      joining.abort();
+      await expect(second).rejects.toThrow(/did not return before the scrape was aborted/);
+      expect(dumps).toBe(1);
+      // Once it has run for a second, it is taken as stuck: scrapes fail at once, starting no second dump.
+      const now = Date.now();
+      vi.spyOn(Date, "now").mockReturnValue(now + 1500);
+      const third = scrape(c);
+      await expect(third).rejects.toThrow(CollectorError);
+      await expect(third).rejects.toThrow(
         /^could not get ARP entries: the previous rtnetlink dump \(started \d{4}-\d\d-\d\dT[\d:.]+Z\) has not returned; the kernel's rtnl lock may be held$/,
       );
       expect(dumps).toBe(1);
+      vi.restoreAllMocks();
     } finally {
       finish([]);
     }
@@ -216,6 +226,25 @@ describe("arp collector over rtnetlink (the neigh addon)", () => {
     const out = await scrape(c);
     expect(dumps).toBe(2);
     expect(samplesOf(out, "node_arp_entries")['node_arp_entries{device="eth0"}']).toBe(4);
+  });
+
+  it("serves concurrent scrapes from one dump", async () => {
+    let finish: (dump: NeighbourEntry[]) => void = () => undefined;
+    let dumps = 0;
+    const slow: NeighAddon = {
+      dump: () => {
+        dumps++;
+        return new Promise<NeighbourEntry[]>((resolve) => (finish = resolve));
+      },
+    };
+    const c = createArpCollector(OPTIONS, "/nonexistent/arp", () => slow, silentLogger);
+    const scrapes = [scrape(c), scrape(c), scrape(c)];
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    finish(DUMP);
+    for (const out of await Promise.all(scrapes)) {
+      expect(samplesOf(out, "node_arp_entries")['node_arp_entries{device="eth0"}']).toBe(4);
+    }
+    expect(dumps).toBe(1);
   });
 
   it("starts no dump for a scrape aborted already", async () => {
