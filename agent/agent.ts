@@ -11,6 +11,7 @@ import { CollectorRegistry } from "./metrics/registry.js";
 import { filesystemStatus } from "./metrics/collectors/filesystem.js";
 import { XidTracker, xidRecordObserver } from "./metrics/collectors/gpu/xid.js";
 import { createSelfRegistry } from "./self-metrics.js";
+import { HeapTrimmer } from "./heap-trim.js";
 import { buildApp, parseListenAddress } from "./server/app.js";
 import { createLogPipeline, type LogPipeline } from "./logs/index.js";
 import { KubernetesMetadata, metadataWanted } from "./kubernetes/index.js";
@@ -38,6 +39,7 @@ export class Agent {
   private readonly logs?: LogPipeline;
   private readonly kubernetes?: KubernetesMetadata;
   private readonly app: FastifyInstance;
+  private readonly heapTrimmer: HeapTrimmer;
   private inventory: HostInventory = {};
   private readonly startedAt = new Date();
   private started = false;
@@ -51,6 +53,7 @@ export class Agent {
     this.paths = new HostPaths(config.paths);
     checkHostPaths(this.paths);
     this.selfRegistry = createSelfRegistry({ runtimeMetrics: !config.metrics.disableExporterMetrics });
+    this.heapTrimmer = new HeapTrimmer({ intervalSeconds: config.runtime.heapTrimInterval, logger, registry: this.selfRegistry });
     // GPU XID errors: the log pipeline shows every record to the tracker, the gpu collector reads it.
     const xid = config.metrics.collectors.gpu.enabled && config.logs.enabled ? new XidTracker() : undefined;
     this.collectors = new CollectorRegistry(COLLECTORS, config.metrics, this.paths, logger, { xid });
@@ -119,6 +122,7 @@ export class Agent {
       "nodetap started",
     );
     void gatherInventory(this.logger).then((inv) => (this.inventory = inv));
+    this.heapTrimmer.start();
   }
 
   private async listen(host: string, port: number): Promise<void> {
@@ -154,6 +158,7 @@ export class Agent {
   stop(deadlineMs: number): Promise<void> {
     this.stopping ??= (async () => {
       this.logger.info({ deadline_ms: deadlineMs }, "nodetap stopping");
+      this.heapTrimmer.stop();
       await this.logs?.stop(deadlineMs);
       await this.kubernetes?.stop();
       await this.app.close();

@@ -1,5 +1,6 @@
 import { type Infer } from "./config/schema.js";
 import { metricsSchema } from "./config/sections/metrics.js";
+import { runtimeSchema } from "./config/sections/runtime.js";
 import { logSchema, pathsSchema, webSchema } from "./config/sections/web.js";
 import { kubernetesSchema } from "./kubernetes/config.js";
 import { logsSchema } from "./logs/config.js";
@@ -16,6 +17,7 @@ export const configSchema = {
   metrics: metricsSchema,
   logs: logsSchema,
   kubernetes: kubernetesSchema,
+  runtime: runtimeSchema,
 };
 
 export type AgentConfig = Infer<typeof configSchema>;
