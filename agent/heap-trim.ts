@@ -9,7 +9,8 @@ import { Counter, type Registry } from "prom-client";
  * seldom runs in this process (Node 24's judges the allocation rate "high" for good, per
  * --trace-memory-reducer, even in a process that only loads fastify and listens). Measured on
  * Node 24: 97 MiB RSS after 400 scrapes, still 97 after 30 s idle, 78.5 after one
- * memory-reducing collection (gc flavor "last-resort", ~50 ms); 77 -> 72 MiB right after start.
+ * memory-reducing collection (gc flavor "last-resort", 40-50 ms); the figures with trimming on
+ * and off side by side are in docs/benchmarks.md ("Heap trimming").
  * A collection costs a pause and some recompilation, so it runs only when the RSS grew by
  * MIN_GROWTH_BYTES since the last one: a steady agent seldom trims, one after a burst does.
  */

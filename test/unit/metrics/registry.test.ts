@@ -33,7 +33,14 @@ function series(families: Awaited<ReturnType<CollectorRegistry["scrape"]>>, name
 describe("CollectorRegistry", () => {
   it("reports success and duration per collector and merges families", async () => {
     const { reg } = registry([def("cpu", (out) => out.add(value, 1, "cpu")), def("meminfo", async (out) => out.add(value, 2, "meminfo"))]);
+    expect(reg.collectorStates().find((s) => s.name === "cpu")?.lastScrapeAt).toBeUndefined();
+    const before = Date.now();
     const families = await reg.scrape();
+    // /status's time of the last scrape: an ISO 8601 string, made when asked.
+    const at = reg.collectorStates().find((s) => s.name === "cpu")?.lastScrapeAt;
+    expect(at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Date.parse(at!)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(at!)).toBeLessThanOrEqual(Date.now());
     expect(series(families, "test_value")).toEqual([
       [["cpu"], 1],
       [["meminfo"], 2],
