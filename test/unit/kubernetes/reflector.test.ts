@@ -216,7 +216,11 @@ describe("failures and backoff", () => {
       "list pods (cluster scope, fieldSelector spec.nodeName=node-a) failed: HTTP 500 Internal Server Error: etcdserver",
     );
     expect(warns[2]).toContain("watch pods");
-    const recovered = h.logs.filter((l) => l.level === 30 && l.resource === "pods").map((l) => l.msg);
+    // The watch's recovery is logged when the second watch delivers its first event, which can
+    // come a moment after its request (the wait above).
+    const recoveries = () => h!.logs.filter((l) => l.level === 30 && l.resource === "pods").map((l) => l.msg);
+    await waitFor("the watch's recovery line", () => recoveries().length >= 2);
+    const recovered = recoveries();
     expect(recovered).toEqual([
       "kubernetes: list pods works again after 5 failed tries (last: server_error)",
       "kubernetes: watch pods works again after 1 failed try (last: server_error)",
