@@ -1,4 +1,4 @@
-import https from "node:https";
+import type https from "node:https";
 import type { IncomingMessage } from "node:http";
 import { VERSION } from "../version.js";
 import { ApiError, httpError, socketError, watchErrorEvent } from "./api-error.js";
@@ -52,7 +52,9 @@ export class ApiClient {
   private readonly maxEventLineBytes: number;
 
   constructor(private readonly opts: ApiClientOptions) {
-    this.agent = new https.Agent({ keepAlive: true, maxSockets: 8, ca: opts.ca, scheduling: "lifo" });
+    // node:https is loaded here, not at import: it costs ~9 MiB of RSS (OpenSSL, TLS), and metadata is
+    // often off (outside a cluster). The bundle's lazy shims (scripts/bundle-shims) do not cover agent code.
+    this.agent = new (process.getBuiltinModule("node:https").Agent)({ keepAlive: true, maxSockets: 8, ca: opts.ca, scheduling: "lifo" });
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.maxListBytes = opts.maxListBytes ?? 128 * 1024 * 1024;
     this.maxEventLineBytes = opts.maxEventLineBytes ?? MAX_EVENT_LINE_BYTES;
@@ -176,7 +178,7 @@ export class ApiClient {
     for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
     return new Promise((resolve, reject) => {
       let settled = false;
-      const req = https.request(url, {
+      const req = process.getBuiltinModule("node:https").request(url, {
         method: "GET",
         agent: this.agent,
         headers: { Accept: "application/json", Authorization: `Bearer ${token}`, "User-Agent": `nodetap/${VERSION}` },

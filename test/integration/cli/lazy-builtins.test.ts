@@ -1,0 +1,51 @@
+/**
+ * The agent with its default config (metrics, pod and host logs, an HTTP sink) must not load
+ * node:https, node:http2 or node:tls until a feature needs them: they cost every node ~9-13 MiB
+ * of RSS (OpenSSL state, the TLS and HTTP/2 internals). A top-level `import https from
+ * "node:https"` in agent code loads them at start (the bundle's lazy shims only cover the bundled
+ * packages); use process.getBuiltinModule where the feature runs. Runs the bundle `npm start` runs.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { REPO_ROOT, buildStartBundle, startAgent } from "../../helpers/agent-process.js";
+import { getText } from "../../helpers/http.js";
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-builtins-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+async function builtinsLoaded(args: string[]): Promise<string[]> {
+  const record = path.join(dir, `builtins-${Math.random().toString(36).slice(2)}.txt`);
+  const agent = await startAgent({
+    runtime: "bundle",
+    logs: true,
+    args: [`--logs.checkpoint.dir=${dir}`, "--logs.sink.type=http", "--logs.sink.http.url=http://127.0.0.1:1/", ...args],
+    env: {
+      NODE_OPTIONS: `--require=${path.join(REPO_ROOT, "test/fixtures/runtime/record-builtins.cjs")}`,
+      RECORD_BUILTINS_TO: record,
+    },
+  });
+  await getText(`${agent.url}/metrics`);
+  await agent.stop();
+  return fs
+    .readFileSync(record, "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("NativeModule "))
+    .map((l) => l.slice("NativeModule ".length));
+}
+
+describe("built-in modules loaded at start", () => {
+  it("default config: no https, http2 or tls", async () => {
+    buildStartBundle();
+    const loaded = await builtinsLoaded([]);
+    expect(loaded).toContain("http");
+    expect(loaded.filter((m) => ["https", "http2", "tls"].includes(m))).toEqual([]);
+  }, 90_000);
+
+  it("an https:// sink loads them (the check above can fail)", async () => {
+    const loaded = await builtinsLoaded(["--logs.sink.http.url=https://127.0.0.1:1/"]);
+    expect(loaded).toContain("https");
+    expect(loaded).toContain("tls");
+  }, 90_000);
+});
