@@ -25,15 +25,21 @@ mkdir -p "$out"
 # cuts parse time at start-up. --legal-comments=external keeps the bundled packages' license
 # headers in nodetap.cjs.LEGAL.txt. The --alias flags make the bundled packages' https, http2 and
 # tls load on first use (scripts/bundle-shims/lazy-builtin.cjs says why); the agent's own code
-# loads them with process.getBuiltinModule where a feature needs them. import.meta is empty in CJS:
-# the one module that reads it (host/adjtimex.ts) uses __dirname first, so that warning is silenced.
+# loads such modules with process.getBuiltinModule where a feature needs them. memoize-to-esm.cjs
+# then makes the files that import one CommonJS module share one ESM wrapper of it (it says why).
+# fastify's schema compilers and prom-client's exemplar support are left out (the no-*.cjs shims say why).
+# import.meta is empty in CJS: the one module that reads it (host/adjtimex.ts) uses __dirname
+# first, so that warning is silenced.
 lazy=()
 for m in https http2 tls; do lazy+=("--alias:$m=./scripts/bundle-shims/$m.cjs" "--alias:node:$m=./scripts/bundle-shims/$m.cjs"); done
+for m in @fastify/ajv-compiler @fastify/fast-json-stringify-compiler; do lazy+=("--alias:$m=./scripts/bundle-shims/no-schema-compiler.cjs"); done
+lazy+=("--alias:@opentelemetry/api=./scripts/bundle-shims/no-opentelemetry.cjs")
 "$esbuild" agent/main.ts \
   --bundle --platform=node --format=cjs --target="$target" \
   --outfile="$out/nodetap.cjs" --sourcemap=external --sources-content=false \
   --minify-syntax --minify-whitespace --legal-comments=external \
   --define:process.env.NODETAP_BUILD_REVISION_BAKED="\"$revision\"" "${lazy[@]}" \
   --log-level=warning --log-override:empty-import-meta=silent
+node scripts/bundle-shims/memoize-to-esm.cjs "$out/nodetap.cjs"
 echo "$revision" >"$out/REVISION"
 [ -n "${BUNDLE_QUIET:-}" ] || ls -l "$out/nodetap.cjs" >&2

@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
+import { sha256Hex } from "./sha256.js";
 
 /**
  * Which file a tailer reads, independent of its name: device and inode, plus a hash of the
@@ -18,7 +18,7 @@ export interface FileIdentity {
 }
 
 export function fingerprintOf(bytes: Buffer): string {
-  return createHash("sha256").update(bytes).digest("hex").slice(0, 32);
+  return sha256Hex(bytes).slice(0, 32);
 }
 
 /** Reads up to `length` bytes from the start of the file. */

@@ -1,9 +1,11 @@
 /**
  * The agent with its default config (metrics, pod and host logs, an HTTP sink) must not load
  * node:https, node:http2 or node:tls until a feature needs them: they cost every node ~9-13 MiB
- * of RSS (OpenSSL state, the TLS and HTTP/2 internals). A top-level `import https from
- * "node:https"` in agent code loads them at start (the bundle's lazy shims only cover the bundled
- * packages); use process.getBuiltinModule where the feature runs. Runs the bundle `npm start` runs.
+ * of RSS (OpenSSL state, the TLS and HTTP/2 internals); nor node:crypto (2.3 MiB on Node 24).
+ * A top-level `import https from "node:https"` in agent code loads them at start (the bundle's
+ * lazy shims only cover the bundled packages); use process.getBuiltinModule where the feature
+ * runs. (node:dns and node:dgram load anyway: Node's own net and child_process load them.) Runs
+ * the bundle `npm start` runs.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -36,16 +38,17 @@ async function builtinsLoaded(args: string[]): Promise<string[]> {
 }
 
 describe("built-in modules loaded at start", () => {
-  it("default config: no https, http2 or tls", async () => {
+  it("default config: no https, http2, tls or crypto", async () => {
     buildStartBundle();
     const loaded = await builtinsLoaded([]);
     expect(loaded).toContain("http");
-    expect(loaded.filter((m) => ["https", "http2", "tls"].includes(m))).toEqual([]);
+    expect(loaded.filter((m) => ["https", "http2", "tls", "crypto"].includes(m))).toEqual([]);
   }, 90_000);
 
   it("an https:// sink loads them (the check above can fail)", async () => {
     const loaded = await builtinsLoaded(["--logs.sink.http.url=https://127.0.0.1:1/"]);
     expect(loaded).toContain("https");
     expect(loaded).toContain("tls");
+    expect(loaded).toContain("crypto");
   }, 90_000);
 });

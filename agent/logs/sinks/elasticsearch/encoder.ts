@@ -1,4 +1,4 @@
-import crypto from "node:crypto";
+import type crypto from "node:crypto";
 import { ConfigError } from "../../../config/errors.js";
 import type { RecordEncoder } from "../../delivery/sink.js";
 import type { LogOrigin, LogRecord } from "../../record.js";
@@ -88,11 +88,17 @@ export function expandIndex(pattern: string, time: string): string {
  * timestamp (nanoseconds) plus the message; other records by file path, time and message (their
  * time is the read time for plain files, so only re-sends, not re-reads, are caught).
  */
+let cryptoHash: typeof crypto.hash | undefined;
+
 export function documentId(r: LogRecord): string {
   const k = r.origin.kubernetes;
   const who =
     k !== undefined ? `k8s\0${k.podUid}\0${k.containerName}\0${k.restartCount}` : `file\0${r.origin.source}\0${r.origin.file ?? ""}`;
-  return crypto.hash("sha256", `${who}\0${r.stream}\0${r.time}\0${r.message}`, "base64url").slice(0, 32);
+  return (cryptoHash ??= process.getBuiltinModule("node:crypto").hash)(
+    "sha256",
+    `${who}\0${r.stream}\0${r.time}\0${r.message}`,
+    "base64url",
+  ).slice(0, 32);
 }
 
 /** _bulk NDJSON: one `create` action and one document per record, in record order (item i = record i). */

@@ -1,4 +1,4 @@
-import dgram from "node:dgram";
+import type dgram from "node:dgram";
 import net from "node:net";
 import type tls from "node:tls";
 import type { Logger } from "pino";
@@ -43,7 +43,7 @@ export class SyslogTransport implements Transport {
     this.port = Number(m[2]);
     if (c.transport === "tls") this.tlsOpts = tlsOptions("logs.sink.syslog.tls", c.tls, this.logger);
     if (c.transport === "udp") {
-      this.udp = dgram.createSocket(net.isIPv6(this.host) ? "udp6" : "udp4");
+      this.udp = process.getBuiltinModule("node:dgram").createSocket(net.isIPv6(this.host) ? "udp6" : "udp4");
       this.udp.on("error", (err) => this.logger.warn({ err: err.message }, "syslog udp socket error"));
       this.udp.unref();
     }
