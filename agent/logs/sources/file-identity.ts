@@ -71,6 +71,26 @@ export async function matchAndExtend(
     : { bytes: head.length, hash: fingerprintOf(head) };
 }
 
+/**
+ * The start of the line that holds the byte before `end`: `end` itself when that byte is a \n
+ * (or `end` is 0), else just past the last \n before it, looked for within `maxLineBytes`; 0
+ * when there is none that close (a longer line is read again from the file's start).
+ */
+export async function lineStartBefore(handle: FileHandle, end: number, maxLineBytes: number): Promise<number> {
+  if (end === 0) return 0;
+  const from = Math.max(0, end - maxLineBytes);
+  const buf = Buffer.alloc(end - from);
+  let got = 0;
+  while (got < buf.length) {
+    const { bytesRead } = await handle.read(buf, got, buf.length - got, from + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  if (got < buf.length) return 0;
+  const nl = buf.lastIndexOf(0x0a);
+  return nl === buf.length - 1 ? end : nl >= 0 ? from + nl + 1 : 0;
+}
+
 export function identityKey(dev: bigint | string | number, ino: bigint | string | number): string {
   return `${dev}:${ino}`;
 }

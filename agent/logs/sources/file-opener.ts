@@ -5,7 +5,7 @@ import type { CheckpointStore } from "../checkpoint.js";
 import type { LogMetrics } from "../metrics.js";
 import type { KubernetesMetadata, LogOrigin } from "../record.js";
 import { kubernetesMetadataFromPath } from "../transforms/kubernetes.js";
-import { computeFingerprint, identityKey, matchAndExtend, type FileIdentity } from "./file-identity.js";
+import { computeFingerprint, identityKey, lineStartBefore, matchAndExtend, type FileIdentity } from "./file-identity.js";
 import type { FileSourceSpec, TailSettings } from "./file-source-spec.js";
 import { FileTailer, type TailerDeps } from "./file-tailer.js";
 
@@ -129,7 +129,10 @@ export class FileOpener {
       if (cp !== undefined && extended !== undefined) {
         identity = { dev, ino, fingerprintBytes: extended.bytes, fingerprint: extended.hash };
         resumedFrom = cp.fingerprint;
-        offset = Math.min(cp.offset, size);
+        // A copy shorter than what was read of the original can end inside a line (a copy still
+        // being written, or one that caught a write half done): start at that line's start, read
+        // before in full, not in its middle, which would go out as a line of its own.
+        offset = cp.offset <= size ? cp.offset : await lineStartBefore(handle, size, this.settings.maxLineBytes);
       } else {
         const fp = await computeFingerprint(handle, size, this.settings.fingerprintBytes);
         identity = { dev, ino, fingerprintBytes: fp.bytes, fingerprint: fp.hash };

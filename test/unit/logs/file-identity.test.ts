@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { fingerprintOf, matchAndExtend } from "../../../agent/logs/sources/file-identity.js";
+import { fingerprintOf, lineStartBefore, matchAndExtend } from "../../../agent/logs/sources/file-identity.js";
 
 describe("a checkpoint's fingerprint grown to the file's current start", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-fpid-"));
@@ -36,5 +36,38 @@ describe("a checkpoint's fingerprint grown to the file's current start", () => {
     expect(await check(content, "c".repeat(256), 256)).toEqual({ bytes: 256, hash: fingerprintOf(Buffer.from("c".repeat(256))) });
     expect(await check(content, "d".repeat(20), 256)).toBeUndefined();
     expect(await check("c".repeat(10), "c".repeat(20), 256)).toBeUndefined();
+  });
+});
+
+describe("lineStartBefore (where a resume clipped to a shorter copy starts)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-linestart-"));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  async function at(content: string, end: number, maxLineBytes = 1024) {
+    const file = path.join(dir, "f.log");
+    fs.writeFileSync(file, content);
+    const handle = await fs.promises.open(file, "r");
+    try {
+      return await lineStartBefore(handle, end, maxLineBytes);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  it("keeps an end that follows a newline, and 0", async () => {
+    expect(await at("ab\ncd\n", 6)).toBe(6);
+    expect(await at("ab\ncd\n", 3)).toBe(3);
+    expect(await at("ab\ncd\n", 0)).toBe(0);
+  });
+
+  it("moves an end inside a line back to that line's start", async () => {
+    expect(await at("ab\ncdef\n", 5)).toBe(3);
+    expect(await at("abcdef\n", 4)).toBe(0);
+  });
+
+  it("gives 0 when the line is longer than maxLineBytes, or the file shorter than end", async () => {
+    expect(await at("ab\n" + "x".repeat(50), 40, 20)).toBe(0);
+    expect(await at("ab\n" + "x".repeat(50), 40, 64)).toBe(3);
+    expect(await at("ab\ncd", 100)).toBe(0);
   });
 });
