@@ -69,12 +69,22 @@ describe.runIf(gate("container image (podman)", present, needs))("container imag
   it("is labelled, non-root by default, and runs its binary with no network at all", () => {
     const inspect = JSON.parse(run(podman!, ["image", "inspect", tag]).stdout) as Array<{
       Size: number;
-      Config: { User: string; Entrypoint: string[]; Labels: Record<string, string>; ExposedPorts?: Record<string, unknown> };
+      Config: {
+        User: string;
+        Entrypoint: string[];
+        Env?: string[];
+        Labels: Record<string, string>;
+        ExposedPorts?: Record<string, unknown>;
+      };
     }>;
     const cfg = inspect[0].Config;
     expect(cfg.User).toBe("65532:65532");
     expect(cfg.Entrypoint).toEqual(["/usr/bin/nodetap"]);
     expect(Object.keys(cfg.ExposedPorts ?? {})).toEqual(["9100/tcp"]);
+    // The memory settings docs/benchmarks.md measured ("Memory"): Node 24's larger young generation doubled the draining peak.
+    expect(cfg.Env ?? []).toEqual(
+      expect.arrayContaining(["MALLOC_ARENA_MAX=2", "MALLOC_MMAP_THRESHOLD_=131072", "NODE_OPTIONS=--max-semi-space-size=16"]),
+    );
     expect(cfg.Labels["org.opencontainers.image.version"]).toBe(packageVersion());
     expect(cfg.Labels["org.opencontainers.image.title"]).toBe("nodetap");
     expect(cfg.Labels["org.opencontainers.image.licenses"]).toBe("Apache-2.0");
