@@ -62,8 +62,9 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     ...(https ? { https } : {}),
     // Scrapes of a large host can take a while on a busy node; don't cut them short.
     requestTimeout: 0,
-    // No route here has a JSON schema. Without these, fastify loads and runs its schema
-    // compilers at start (ajv, fast-json-stringify, fast-uri: about 1 MiB of RSS on every node).
+    // No route here has a JSON schema. Without these, fastify loads and runs its schema compilers
+    // at start (ajv, fast-json-stringify, fast-uri; with prom-client's exemplar support, left out
+    // of the bundle too, 1.4 MiB of idle RSS on Node 24: docs/benchmarks.md, "Memory").
     schemaController: { compilersFactory: { buildValidator: noSchemaCompiler, buildSerializer: noSchemaCompiler } },
   }) as unknown as FastifyInstance;
 

@@ -81,6 +81,9 @@ export function expandIndex(pattern: string, time: string): string {
   });
 }
 
+/** node:crypto's hash, loaded with the first document (the default config does not load node:crypto). */
+let cryptoHash: typeof crypto.hash | undefined;
+
 /**
  * Deterministic document id: the same record read twice (after a crash, or a batch re-sent after
  * a timeout) gets the same id, so `create` answers 409 instead of storing it twice. Container
@@ -88,8 +91,6 @@ export function expandIndex(pattern: string, time: string): string {
  * timestamp (nanoseconds) plus the message; other records by file path, time and message (their
  * time is the read time for plain files, so only re-sends, not re-reads, are caught).
  */
-let cryptoHash: typeof crypto.hash | undefined;
-
 export function documentId(r: LogRecord): string {
   const k = r.origin.kubernetes;
   const who =
