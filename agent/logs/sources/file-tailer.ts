@@ -341,6 +341,10 @@ export class FileTailer {
   private async startNewGeneration(handle: FileHandle, size: number, detectedAt: number, why: string): Promise<void> {
     this.deps.metrics.rotations.inc({ kind: "truncate" });
     this.deps.logger.info({ file: this.path, why }, "file truncated or rewritten in place; reading it again from the start");
+    // Where the old generation's copy is read on from: the start of a line (or record) still held
+    // here, not where reading stopped inside it, or the copy would give its rest as a record of
+    // its own. The held part still goes out now, for the case of no copy (a duplicate otherwise).
+    const issued = Math.min(this.lastIssued, this.splitter.safeOffset, this.decoder.pendingStart());
     this.splitter.flushPartial(this.readOffset, this.onLine);
     this.decoder.flush(this.collect);
     this.emit();
@@ -348,7 +352,7 @@ export class FileTailer {
       fingerprintBytes: this.identity.fingerprintBytes,
       fingerprint: this.identity.fingerprint,
       committed: this.committedOffset,
-      issued: this.lastIssued,
+      issued,
       seenAt: this.seenAt,
       detectedAt,
     };

@@ -165,6 +165,25 @@ describe("FileTailManager restart recovery", () => {
     expect(heads.sort()).toEqual(["a8", "a9", "n1"]);
   });
 
+  it("reads a truncated file's copy on from the start of the line it held unfinished, not from inside it", async () => {
+    // copytruncate while a line is half read (a read that ended inside it): CI saw that line's
+    // rest go out as a record of its own, read from the copy at the offset where reading stopped.
+    const head = line("a1") + "a2 " + "-".repeat(40);
+    write("app.log", head);
+    const running = run(
+      config(() => undefined),
+      1200,
+    );
+    await sleep(400);
+    write("app.log.1", head + "-".repeat(40) + "\n");
+    fs.truncateSync(path.join(logDir, "app.log"), 0);
+    append("app.log", line("n1"));
+    const { records } = await running;
+    const messages = records.map((r) => r.message);
+    expect(messages.filter((m) => !/^(a1|a2|n1) -+$/.test(m))).toEqual([]);
+    expect(messages).toContain(`a2 ${"-".repeat(80)}`);
+  });
+
   it("does not take a file that got a checkpointed file's inode for it", async () => {
     write("x.log", "x1\n");
     write("y.log", "y1\n");
