@@ -22,11 +22,16 @@ export function fingerprintOf(bytes: Buffer): string {
 }
 
 /** Reads up to `length` bytes from the start of the file. */
-export async function readHead(handle: FileHandle, length: number): Promise<Buffer> {
+export function readHead(handle: FileHandle, length: number): Promise<Buffer> {
+  return readAt(handle, 0, length);
+}
+
+/** Reads up to `length` bytes at `position` (fewer where the file ends first). */
+async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
   const buf = Buffer.alloc(length);
   let got = 0;
   while (got < length) {
-    const { bytesRead } = await handle.read(buf, got, length - got, got);
+    const { bytesRead } = await handle.read(buf, got, length - got, position + got);
     if (bytesRead === 0) break;
     got += bytesRead;
   }
@@ -79,14 +84,8 @@ export async function matchAndExtend(
 export async function lineStartBefore(handle: FileHandle, end: number, maxLineBytes: number): Promise<number> {
   if (end === 0) return 0;
   const from = Math.max(0, end - maxLineBytes);
-  const buf = Buffer.alloc(end - from);
-  let got = 0;
-  while (got < buf.length) {
-    const { bytesRead } = await handle.read(buf, got, buf.length - got, from + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  if (got < buf.length) return 0;
+  const buf = await readAt(handle, from, end - from);
+  if (buf.length < end - from) return 0;
   const nl = buf.lastIndexOf(0x0a);
   return nl === buf.length - 1 ? end : nl >= 0 ? from + nl + 1 : 0;
 }
