@@ -331,14 +331,23 @@ export class FileTailManager {
     if (set?.delete(t) && set.size === 0) this.draining.delete(t.stream);
   }
 
-  /** copytruncate while nodetap runs: what it had not read (or had not acknowledged) is in copies. */
+  /**
+   * copytruncate while nodetap runs: what it had not read (or had not acknowledged) is in copies.
+   * The file's checkpoint names the old generation until its copy is open with a checkpoint of
+   * its own; only then does it move to the new generation's start. A checkpoint written in
+   * between (and a crash) would otherwise leave no trace of the old generation's unread rest.
+   * When the lookup fails or does not run (shutdown), the entry keeps the old generation, and a
+   * restart looks for its copy (or the new generation's first acknowledged read moves it on).
+   */
   private async drainSupersededCopy(t: FileTailer, previous: SupersededGeneration): Promise<void> {
     if (this.stopping) return;
     try {
       await this.recovery.drainAfterTruncation(t.stream, t.spec, previous);
     } catch (err) {
       this.deps.logger.warn({ stream: t.stream, err: (err as Error).message }, "looking for the copy of a truncated file failed");
+      return;
     }
+    if (t.committedOffset === 0) this.commit(t, 0);
   }
 
   private async reopen(t: FileTailer, file: string, state: "active" | "rotated" = "active"): Promise<boolean> {

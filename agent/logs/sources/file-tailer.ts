@@ -34,7 +34,10 @@ export interface TailerDeps {
   commit(tailer: FileTailer, offset: number): void;
   /**
    * The file was truncated or rewritten in place (copytruncate): the previous generation, with
-   * its fingerprint and the offset acknowledged in it, may live on in a copy to drain.
+   * its fingerprint and the offset acknowledged in it, may live on in a copy to drain. The new
+   * generation's start is not committed: the callee commits it once that copy holds a
+   * checkpoint of its own (until then the file's entry is all that leads a restart to the copy).
+   * Without this callback it is committed at once.
    */
   superseded?(tailer: FileTailer, previous: SupersededGeneration): void;
 }
@@ -365,8 +368,8 @@ export class FileTailer {
     this.decoder = this.newDecoder();
     this.tracker = this.newTracker(0);
     this.lastIssued = 0;
-    this.deps.commit(this, 0);
-    this.deps.superseded?.(this, previous);
+    if (this.deps.superseded) this.deps.superseded(this, previous);
+    else this.deps.commit(this, 0);
   }
 
   /**

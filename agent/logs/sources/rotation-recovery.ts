@@ -121,7 +121,8 @@ export class RotationRecovery {
         }
       }
     }
-    const copy = await findCopyOf(stream, cp, (c) => h.isTracked(identityKey(c.stat.dev, c.stat.ino)));
+    const tracked = (c: RotatedCandidate) => h.isTracked(identityKey(c.stat.dev, c.stat.ino));
+    const copy = await findCopyOf(stream, cp, tracked);
     if (copy !== undefined) {
       if (!h.slotFree()) return "waiting";
       if (await this.drainCopy(copy, spec, stream, cp)) {
@@ -132,6 +133,12 @@ export class RotationRecovery {
         );
         return "done";
       }
+    }
+    // A copy of it drained already under a checkpoint of its own (a crash while a truncation was
+    // handled leaves both entries): nothing is lost.
+    if ((await findCopyOf(stream, cp, (c) => !tracked(c))) !== undefined) {
+      if (!inodeReused) h.checkpoints.removeFile(cp.dev, cp.ino);
+      return "done";
     }
     this.lost(cp, inodeReused);
     return "done";

@@ -49,10 +49,11 @@ describe("FileTailManager restart recovery", () => {
   }
 
   /** Runs a manager over `cfg` until `settleMs` passed; every record is acknowledged at once. */
-  async function run(cfg: LogsConfig, settleMs = 300) {
+  async function run(cfg: LogsConfig, settleMs = 300, watch?: (checkpoints: CheckpointStore, records: LogRecord[]) => void) {
     const { metrics, registry } = newMetrics();
     const checkpoints = await CheckpointStore.open(stateDir, silentLogger, metrics);
     const records: LogRecord[] = [];
+    watch?.(checkpoints, records);
     const manager = new FileTailManager(fileSourceSpecs(cfg), tailSettingsFrom(cfg), {
       metrics,
       logger: silentLogger,
@@ -230,5 +231,51 @@ describe("FileTailManager restart recovery", () => {
     const third = await run(config(() => undefined));
     expect(messages(third.records).map((m) => m.split(" ")[0])).toEqual(["w1", "z3"]);
     expect(await counterValue(third.registry, "nodetap_log_files_lost_total")).toBe(0);
+  });
+  it("loses no line when it is killed after any checkpoint write while it handles a copytruncate", async () => {
+    // A running agent finds its file truncated (copytruncate); the lines it had not read yet are
+    // in the copy. Every checkpoint state it passes through from then on is one a crash can leave
+    // on disk: a restart from each must still deliver those lines. The copy is older than the
+    // last scan by more than recoverUnseen's slack (the truncation was seen late: reading waited),
+    // so only the checkpoint can lead the restart to it.
+    write("app.log", line("a1") + line("a2") + line("a3"));
+    const states: Array<{ files: unknown[]; delivered: string[] }> = [];
+    let watching = false;
+    const first = run(
+      config(() => undefined),
+      1200,
+      (checkpoints, records) => {
+        const setFile = checkpoints.setFile.bind(checkpoints);
+        checkpoints.setFile = (entry) => {
+          setFile(entry);
+          if (!watching) return;
+          const files = [...checkpoints.allFiles()].map((cp) => ({ ...cp }));
+          states.push({ files, delivered: records.map((r) => r.message.split(" ")[0]) });
+        };
+      },
+    );
+    await sleep(400);
+    append("app.log", line("a4") + line("a5") + line("a6"));
+    fs.copyFileSync(path.join(logDir, "app.log"), path.join(logDir, "app.log.1"));
+    const old = new Date(Date.now() - 5000);
+    fs.utimesSync(path.join(logDir, "app.log.1"), old, old);
+    fs.truncateSync(path.join(logDir, "app.log"), 0);
+    append("app.log", line("n1"));
+    watching = true;
+    const { records } = await first;
+    expect(messages(records).map((m) => m.split(" ")[0])).toEqual(["a1", "a2", "a3", "a4", "a5", "a6", "n1"]);
+    expect(states.length).toBeGreaterThan(0);
+    const file = path.join(stateDir, "checkpoints.json");
+    const template = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+    // Entries in both orders: recovery takes them one by one, the copy's own first or last.
+    for (const state of states.flatMap((st) => [st, { ...st, files: [...st.files].reverse() }])) {
+      fs.writeFileSync(file, JSON.stringify({ ...template, files: state.files, scannedAt: Date.now(), finished: [] }));
+      const restart = await run(config(() => undefined));
+      const got = new Set([...state.delivered, ...restart.records.map((r) => r.message.split(" ")[0])]);
+      const missing = ["a1", "a2", "a3", "a4", "a5", "a6", "n1"].filter((id) => !got.has(id));
+      // Nor is a file reported lost whose data was drained.
+      const lost = await counterValue(restart.registry, "nodetap_log_files_lost_total");
+      expect({ checkpointed: state.files, missing, lost }).toEqual({ checkpointed: state.files, missing: [], lost: 0 });
+    }
   });
 });
