@@ -59,6 +59,11 @@ interface CheckpointFileV1 {
    */
   scannedAt?: number;
   finished?: FinishedFile[];
+  /**
+   * Checkpoints of file generations a restart has yet to find the rotated copy of: the file's
+   * inode may be tailed again under `files` (copytruncate) while the copy waits for a slot.
+   */
+  recovering?: FileCheckpoint[];
 }
 
 export const CHECKPOINT_FILE = "checkpoints.json";
@@ -68,6 +73,7 @@ export class CheckpointStore {
   private readonly cursors = new Map<string, string>();
   private readonly knownSources = new Set<string>();
   private finished: FinishedFile[] = [];
+  private recovering: FileCheckpoint[] = [];
   private dirty = false;
   private writing: Promise<void> = Promise.resolve();
   private timer?: NodeJS.Timeout;
@@ -110,6 +116,7 @@ export class CheckpointStore {
       // starts at the end (startAt: end): all files and the journal are read from their
       // beginning (duplicates, never loss). The bad file is kept aside for inspection.
       store.files.clear();
+      store.recovering = [];
       store.cursors.clear();
       store.knownSources.clear();
       store.recoveredFrom = true;
@@ -138,6 +145,10 @@ export class CheckpointStore {
     for (const e of doc.files) {
       if (!isFileCheckpoint(e)) throw new Error(`bad file entry ${JSON.stringify(e).slice(0, 200)}`);
       this.files.set(checkpointKey(e.dev, e.ino), { ...e });
+    }
+    for (const e of doc.recovering ?? []) {
+      if (!isFileCheckpoint(e)) throw new Error(`bad recovering entry ${JSON.stringify(e).slice(0, 200)}`);
+      this.recovering.push({ ...e });
     }
     if (typeof doc.scannedAt === "number" && Number.isFinite(doc.scannedAt)) this.previousScanAt = doc.scannedAt;
     // Only a hint against reading a compressed copy twice: entries that do not parse are skipped.
@@ -184,6 +195,17 @@ export class CheckpointStore {
 
   removeFile(dev: string, ino: string): void {
     if (this.files.delete(checkpointKey(dev, ino))) this.dirty = true;
+  }
+
+  /** Checkpoints still waiting for recovery (see CheckpointFileV1.recovering), as loaded or last set. */
+  recoveringFiles(): readonly FileCheckpoint[] {
+    return this.recovering;
+  }
+
+  setRecovering(entries: readonly FileCheckpoint[]): void {
+    if (entries.length === 0 && this.recovering.length === 0) return;
+    this.recovering = entries.map((e) => ({ ...e }));
+    this.dirty = true;
   }
 
   /** Remembers a file read to its end whose checkpoint is dropped (see FinishedFile). */
@@ -241,6 +263,7 @@ export class CheckpointStore {
         cursors: Object.fromEntries(this.cursors),
         scannedAt: this.lastScanAt ?? this.previousScanAt,
         finished: this.finished,
+        ...(this.recovering.length > 0 ? { recovering: this.recovering } : {}),
       };
       try {
         await writeAtomically(path.join(this.dir, CHECKPOINT_FILE), JSON.stringify(doc));

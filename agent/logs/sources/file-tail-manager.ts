@@ -141,7 +141,10 @@ export class FileTailManager {
     if (this.deps.checkpoints.previousRunScannedAt === undefined) this.deps.checkpoints.noteScan(Date.now());
     for (const spec of this.specs) if (!this.deps.checkpoints.sourceKnown(spec.name)) this.startAtSources.add(spec.name);
     // As the previous run left them: the first scan overwrites entries of files rewritten in place.
-    const previous = [...this.deps.checkpoints.allFiles()].map((cp) => ({ ...cp }));
+    // With those a run before it had not recovered yet (a copy that waited for a drain slot).
+    const cps = this.deps.checkpoints;
+    const current = (cp: FileCheckpoint) => cps.file(cp.dev, cp.ino)?.fingerprint === cp.fingerprint;
+    const previous = [...cps.allFiles(), ...cps.recoveringFiles().filter((cp) => !current(cp))].map((cp) => ({ ...cp }));
     await this.scan();
     const knownBefore = new Set(this.specs.filter((s) => !this.startAtSources.has(s.name)).map((s) => s.name));
     this.startAtSources.clear();
@@ -151,7 +154,7 @@ export class FileTailManager {
     this.recovery.setPending(previous);
     this.waiting += await this.recovery.recoverPending(() => this.stopping);
     await this.recovery.recoverUnseen(this.streamsOf(previous, knownBefore), previous);
-    await removeStaleUnpacked(this.deps.checkpoints.dir, new Set([...this.deps.checkpoints.allFiles()].map((cp) => cp.path)));
+    await removeStaleUnpacked(cps.dir, new Set([...cps.allFiles(), ...cps.recoveringFiles()].map((cp) => cp.path)));
     this.running = true;
     this.deps.logger.info(
       { files: this.discovery.lastCounts, rotatedRecovered: this.countOpen().draining, waitingForSlot: this.waiting },

@@ -59,9 +59,13 @@ export class RotationRecovery {
 
   constructor(private readonly host: RecoveryHost) {}
 
-  /** Checkpoints the first scan did not resume. */
+  /**
+   * Checkpoints the first scan did not resume. Until each is recovered it stays in the checkpoint
+   * file (`recovering`): the scan may have put a new generation of the same inode in its place.
+   */
   setPending(checkpoints: FileCheckpoint[]): void {
     this.pending = checkpoints.filter((cp) => !this.host.isResumed(cp));
+    this.host.checkpoints.setRecovering(this.pending);
   }
 
   get pendingCount(): number {
@@ -84,6 +88,7 @@ export class RotationRecovery {
         if (outcome === "later" || outcome === "waiting") later.push(cp);
         if (outcome === "waiting") waiting++;
       }
+      if (later.length !== this.pending.length) this.host.checkpoints.setRecovering(later);
       this.pending = later;
       return waiting;
     } finally {

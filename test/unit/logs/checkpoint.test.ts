@@ -48,6 +48,34 @@ describe("CheckpointStore", () => {
     expect(b.finishedOf("/var/log/b.log").map((f) => f.fingerprint)).toEqual(["b0"]);
   });
 
+  it("keeps checkpoints still being recovered next to a new generation of the same inode, until they are done", async () => {
+    const { metrics } = newMetrics();
+    const a = await CheckpointStore.open(dir, silentLogger, metrics);
+    a.setFile({ ...entry, fingerprint: "new generation", offset: 0 });
+    a.setRecovering([entry]);
+    await a.flush();
+    const b = await CheckpointStore.open(dir, silentLogger, metrics);
+    expect(b.file("1", "2")?.fingerprint).toBe("new generation");
+    expect(b.recoveringFiles()).toEqual([entry]);
+    b.setRecovering([]);
+    await b.flush();
+    expect(JSON.parse(fs.readFileSync(path.join(dir, CHECKPOINT_FILE), "utf8"))).not.toHaveProperty("recovering");
+    expect((await CheckpointStore.open(dir, silentLogger, metrics)).recoveringFiles()).toEqual([]);
+  });
+
+  it("treats a bad recovering entry like a bad file entry: the file is unusable", async () => {
+    const { metrics } = newMetrics();
+    const a = await CheckpointStore.open(dir, silentLogger, metrics);
+    a.setFile(entry);
+    await a.flush();
+    const doc = JSON.parse(fs.readFileSync(path.join(dir, CHECKPOINT_FILE), "utf8")) as Record<string, unknown>;
+    fs.writeFileSync(path.join(dir, CHECKPOINT_FILE), JSON.stringify({ ...doc, recovering: [{ ...entry, offset: -1 }] }));
+    const b = await CheckpointStore.open(dir, silentLogger, metrics);
+    expect(b.recovered).toBe(true);
+    expect(b.recoveringFiles()).toEqual([]);
+    expect(b.fileCount).toBe(0);
+  });
+
   it("writes only when something changed, unless forced", async () => {
     const { registry, metrics } = newMetrics();
     const s = await CheckpointStore.open(dir, silentLogger, metrics);

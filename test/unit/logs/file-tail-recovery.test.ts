@@ -278,4 +278,30 @@ describe("FileTailManager restart recovery", () => {
       expect({ checkpointed: state.files, missing, lost }).toEqual({ checkpointed: state.files, missing: [], lost: 0 });
     }
   });
+  it("keeps the checkpoint of a generation whose copy waits for a drain slot across a restart", async () => {
+    // Down: both files copytruncated after lines nodetap had not read. With one drain slot, the
+    // first restart drains a.log's copy and leaves b.log's waiting while the scan already tails
+    // b.log's new generation under the same inode: the checkpoint it writes must still lead the
+    // next start to b.log's copy (old enough that only the checkpoint can).
+    write("a.log", line("a1"));
+    write("b.log", line("b1"));
+    await run(config(() => undefined));
+    const old = new Date(Date.now() - 5000);
+    for (const name of ["a", "b"]) {
+      append(`${name}.log`, line(`${name}2`));
+      fs.copyFileSync(path.join(logDir, `${name}.log`), path.join(logDir, `${name}.log.1`));
+      fs.utimesSync(path.join(logDir, `${name}.log.1`), old, old);
+      write(`${name}.log`, line(`${name}3`));
+    }
+    const second = await run(
+      config((c) => {
+        c.tail.maxOpenRotatedFiles = 1;
+        c.tail.rotateWait = 60;
+      }),
+    );
+    const third = await run(config(() => undefined));
+    const heads = (rs: LogRecord[]) => rs.map((r) => r.message.split(" ")[0]);
+    expect([...new Set([...heads(second.records), ...heads(third.records)])].sort()).toEqual(["a2", "a3", "b2", "b3"]);
+    expect(await counterValue(third.registry, "nodetap_log_files_lost_total")).toBe(0);
+  });
 });
