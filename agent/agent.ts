@@ -28,6 +28,9 @@ export class ListenError extends Error {
 
 export const EXIT_LISTEN = 4;
 
+/** How long /status waits for the host inventory it starts gathering (about 50 ms on a VM). */
+const INVENTORY_WAIT_MS = 5000;
+
 /**
  * The composition root: host paths, collectors, the log pipeline and the HTTP server, started
  * and stopped together. The metrics and logs paths meet only here and in the server.
@@ -40,7 +43,8 @@ export class Agent {
   private readonly kubernetes?: KubernetesMetadata;
   private readonly app: FastifyInstance;
   private readonly heapTrimmer: HeapTrimmer;
-  private inventory: HostInventory = {};
+  /** Gathered on the first /status (see host/inventory.ts). */
+  private inventory?: Promise<HostInventory>;
   private readonly startedAt = new Date();
   private started = false;
   private stopping?: Promise<void>;
@@ -121,7 +125,6 @@ export class Agent {
       },
       "nodetap started",
     );
-    void gatherInventory(this.logger).then((inv) => (this.inventory = inv));
     this.heapTrimmer.start();
   }
 
@@ -137,7 +140,22 @@ export class Agent {
     }
   }
 
-  status(): unknown {
+  /** The host inventory, gathered on the first call; a call waits for it at most `waitMs`. */
+  private async hostInventory(waitMs = INVENTORY_WAIT_MS): Promise<HostInventory> {
+    const gathering = (this.inventory ??= gatherInventory(this.logger));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<HostInventory>((resolve) => {
+      timer = setTimeout(() => resolve({ pending: `still being gathered after ${waitMs} ms; ask again` }), waitMs);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([gathering, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async status(): Promise<unknown> {
     return {
       version: VERSION,
       revision: REVISION,
@@ -146,7 +164,7 @@ export class Agent {
       uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
       ready: this.started && (this.logs?.ready() ?? true),
       config: redactConfig(this.config),
-      host: this.inventory,
+      host: await this.hostInventory(),
       collectors: this.collectors.collectorStates(),
       filesystem: filesystemStatus(),
       logs: this.logs?.status(),

@@ -1,20 +1,20 @@
 import type { Logger } from "pino";
-import { cpu as siCpu } from "systeminformation/lib/cpu.js";
-import { mem as siMem } from "systeminformation/lib/memory.js";
-import { osInfo as siOsInfo } from "systeminformation/lib/osinfo.js";
-import { system as siSystem } from "systeminformation/lib/system.js";
 
 /**
- * A one-time host inventory for /status, gathered with systeminformation at start. It spawns
- * helper processes and reads this process's own view of the machine, so it is never used per
- * scrape; per-scrape data comes from the collectors reading HostPaths. The four files it needs are
- * imported one by one: the package's index loads all twenty (wifi, bluetooth, docker, printers,
- * ...), and every node would keep their code in memory (about 0.3 MB of source in the bundle, the
- * rest loaded and run at start).
+ * A one-time host inventory for /status, gathered with systeminformation. It spawns helper
+ * processes and reads this process's own view of the machine, so it is never used per scrape;
+ * per-scrape data comes from the collectors reading HostPaths. It is gathered when /status is
+ * first asked for, not at start: systeminformation's code (0.2 MB of source in the bundle) and
+ * what running it leaves behind cost every idle node about 2.5 MiB for a page that an operator
+ * opens now and then (docs/benchmarks.md, "Memory"). The four files it needs are loaded one by
+ * one, on that first call: the package's index loads all twenty (wifi, bluetooth, docker,
+ * printers, ...).
  */
 export interface HostInventory {
   gatheredAt?: string;
   error?: string;
+  /** /status did not wait for it to the end (see Agent.hostInventory). */
+  pending?: string;
   cpu?: { manufacturer: string; brand: string; cores: number; physicalCores: number; speedGHz: number };
   memory?: { totalBytes: number };
   system?: { manufacturer: string; model: string; virtual: boolean; virtualHost?: string };
@@ -23,6 +23,12 @@ export interface HostInventory {
 
 export async function gatherInventory(logger: Logger, timeoutMs = 15_000): Promise<HostInventory> {
   const work = (async (): Promise<HostInventory> => {
+    const [{ cpu: siCpu }, { mem: siMem }, { system: siSystem }, { osInfo: siOsInfo }] = await Promise.all([
+      import("systeminformation/lib/cpu.js"),
+      import("systeminformation/lib/memory.js"),
+      import("systeminformation/lib/system.js"),
+      import("systeminformation/lib/osinfo.js"),
+    ]);
     const [cpu, mem, system, os] = await Promise.all([siCpu(), siMem(), siSystem(), siOsInfo()]);
     return {
       gatheredAt: new Date().toISOString(),

@@ -10,7 +10,7 @@ export interface AppOptions {
   logger: Logger;
   metrics: Omit<MetricsRouteOptions, "path" | "maxRequests">;
   ready: () => boolean;
-  status: () => unknown;
+  status: () => Promise<unknown>;
 }
 
 /** Endpoints that stay open without credentials so kubelet probes work with basic auth on. */
@@ -106,7 +106,9 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       .type("text/plain; charset=utf-8")
       .send(ready ? "ready\n" : "not ready\n");
   });
-  app.get("/status", async (_req, reply) => reply.type("application/json; charset=utf-8").send(JSON.stringify(opts.status(), null, 2)));
+  app.get("/status", async (_req, reply) =>
+    reply.type("application/json; charset=utf-8").send(JSON.stringify(await opts.status(), null, 2)),
+  );
   return app;
 }
 

@@ -17,7 +17,7 @@ import { getText } from "../../helpers/http.js";
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-builtins-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function builtinsLoaded(args: string[]): Promise<string[]> {
+async function recorded(args: string[], prefix: string, work: (url: string) => Promise<unknown>): Promise<string[]> {
   const record = path.join(dir, `builtins-${Math.random().toString(36).slice(2)}.txt`);
   const agent = await startAgent({
     runtime: "bundle",
@@ -28,14 +28,16 @@ async function builtinsLoaded(args: string[]): Promise<string[]> {
       RECORD_BUILTINS_TO: record,
     },
   });
-  await getText(`${agent.url}/metrics`);
+  await work(agent.url);
   await agent.stop();
   return fs
     .readFileSync(record, "utf8")
     .split("\n")
-    .filter((l) => l.startsWith("NativeModule "))
-    .map((l) => l.slice("NativeModule ".length));
+    .filter((l) => l.startsWith(prefix))
+    .map((l) => l.slice(prefix.length));
 }
+
+const builtinsLoaded = (args: string[]) => recorded(args, "NativeModule ", (url) => getText(`${url}/metrics`));
 
 describe("built-in modules loaded at start", () => {
   it("default config: no https, http2, tls or crypto", async () => {
@@ -50,5 +52,24 @@ describe("built-in modules loaded at start", () => {
     expect(loaded).toContain("https");
     expect(loaded).toContain("tls");
     expect(loaded).toContain("crypto");
+  }, 90_000);
+});
+
+/**
+ * The host inventory (systeminformation: its code, and the helper processes it starts) is gathered
+ * when /status is first asked for, not by every idle agent at start (agent/host/inventory.ts).
+ */
+describe("host inventory", () => {
+  it("starts no process before /status is asked for, and gathers the inventory then", async () => {
+    buildStartBundle();
+    expect(await recorded([], "Spawn ", (url) => getText(`${url}/metrics`))).toEqual([]);
+    let host: { gatheredAt?: string; memory?: { totalBytes: number } } = {};
+    const spawned = await recorded([], "Spawn ", async (url) => {
+      host = (JSON.parse(await getText(`${url}/status`)) as { host: typeof host }).host;
+    });
+    expect(host.gatheredAt).toBeDefined();
+    expect(host.memory?.totalBytes).toBeGreaterThan(0);
+    // systeminformation runs helpers (getconf, lscpu, ...) where it gathers: the check above can fail.
+    expect(spawned.length).toBeGreaterThan(0);
   }, 90_000);
 });
