@@ -5,6 +5,7 @@ import type { AgentConfig } from "./config-schema.js";
 import { redactConfig } from "./config/docs.js";
 import { HostPaths } from "./host/paths.js";
 import { checkHostPaths } from "./host/check.js";
+import { applyHeapGrowingPercent } from "./heap-growing.js";
 import { gatherInventory, type HostInventory } from "./host/inventory.js";
 import { COLLECTORS } from "./metrics/collectors/index.js";
 import { CollectorRegistry } from "./metrics/registry.js";
@@ -57,6 +58,7 @@ export class Agent {
     this.paths = new HostPaths(config.paths);
     checkHostPaths(this.paths);
     this.selfRegistry = createSelfRegistry({ runtimeMetrics: !config.metrics.disableExporterMetrics });
+    applyHeapGrowingPercent(config.runtime.heapGrowingPercent);
     this.heapTrimmer = new HeapTrimmer({ intervalSeconds: config.runtime.heapTrimInterval, logger, registry: this.selfRegistry });
     // GPU XID errors: the log pipeline shows every record to the tracker, the gpu collector reads it.
     const xid = config.metrics.collectors.gpu.enabled && config.logs.enabled ? new XidTracker() : undefined;

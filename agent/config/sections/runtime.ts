@@ -7,6 +7,11 @@ export const runtimeSchema = {
     "How often nodetap checks whether its RSS grew by 8 MiB or more since its last memory-reducing garbage collection, and if so runs one (a pause of about 50 ms; V8 otherwise keeps the memory a burst took). The first runs 15 s after the start. 0 turns it off.",
     { flags: ["runtime.heap-trim-interval"], min: 0 },
   ),
+  heapGrowingPercent: f.int(
+    100,
+    "How far V8 lets its old generation grow past what survived its last major garbage collection before the next one, in percent of that (V8's --heap-growing-percent; 100: up to twice the live size). 0 leaves it to V8, which lets it grow up to 4 times: draining logs at full speed then peaked 15-20 MiB higher. Lower values collect more often, at some CPU cost.",
+    { flags: ["runtime.heap-growing-percent"], min: 0, max: 1000 },
+  ),
 };
 
 export type RuntimeConfig = Infer<typeof runtimeSchema>;

@@ -1,5 +1,6 @@
 import type { Acknowledgeable } from "../ack-tracker.js";
 import { recordSize, type LogRecord } from "../record.js";
+import type { BufferPool } from "./buffer-pool.js";
 import { GrowableBuffer } from "./growable-buffer.js";
 import type { RecordEncoder } from "./sink.js";
 
@@ -34,14 +35,17 @@ export class Batch {
    * that can restore them from the body lets them go; see Delivery.prepare).
    */
   raw: Buffer | undefined;
+  /** The buffer `raw` is a view of (see BufferPool). */
+  backing: Buffer | undefined;
   /** The encoded (and e.g. compressed) body, started ahead of sending so it overlaps the request before it. */
   prepared?: Promise<Buffer>;
 
   constructor(
     readonly encoded = false,
     capacity = 0,
+    reuse?: Buffer,
   ) {
-    if (encoded && capacity > 0) this.lines = new GrowableBuffer(capacity);
+    if (encoded && capacity > 0) this.lines = new GrowableBuffer(capacity, reuse);
   }
 
   push(record: LogRecord, size: number, ticket: Acknowledgeable): void {
@@ -65,6 +69,7 @@ export class Batch {
   seal(): void {
     if (this.lines === undefined) return;
     this.raw = this.lines.bytes();
+    this.backing = this.lines.backing;
     this.lines = undefined;
   }
 
@@ -111,6 +116,11 @@ const ENCODED_SLACK_BYTES = 64 * 1024;
 /** Encoded batches start at most this big (a larger maxBytes grows them as needed). */
 const ENCODED_START_BYTES = 4 * 1024 * 1024;
 
+/** What an encoded batch's buffer starts with for batches of `maxBytes`. */
+export function encodedBatchCapacity(maxBytes: number): number {
+  return Math.min(maxBytes, ENCODED_START_BYTES) + ENCODED_SLACK_BYTES;
+}
+
 /**
  * Groups records into batches by bytes, count and time. A batch is sealed (handed to
  * `onSealed`) when adding would pass maxBytes or maxRecords, or maxWait after its first record.
@@ -126,6 +136,8 @@ export class Batcher {
     private readonly limits: BatchLimits,
     private readonly onSealed: (batch: Batch) => void,
     encoder?: RecordEncoder,
+    /** Buffers of encoded batches whose lines went (see BufferPool). */
+    private readonly pool?: BufferPool,
   ) {
     this.appendLine = encoder?.append?.bind(encoder);
   }
@@ -182,8 +194,9 @@ export class Batcher {
   }
 
   private open(): Batch {
-    const capacity = Math.min(this.limits.maxBytes, ENCODED_START_BYTES) + ENCODED_SLACK_BYTES;
-    const batch = (this.current = new Batch(this.appendLine !== undefined, capacity));
+    const capacity = encodedBatchCapacity(this.limits.maxBytes);
+    const encoded = this.appendLine !== undefined;
+    const batch = (this.current = new Batch(encoded, capacity, encoded ? this.pool?.take(capacity) : undefined));
     this.timer = setTimeout(() => this.seal(), this.limits.maxWaitMs);
     return batch;
   }

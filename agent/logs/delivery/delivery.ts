@@ -3,7 +3,8 @@ import type { Acknowledgeable } from "../ack-tracker.js";
 import type { ByteBudget } from "../routing/sink-budget.js";
 import type { LogMetrics } from "../metrics.js";
 import type { LogRecord } from "../record.js";
-import { Batch, Batcher, type BatchLimits } from "./batcher.js";
+import { Batch, Batcher, encodedBatchCapacity, type BatchLimits } from "./batcher.js";
+import { BufferPool } from "./buffer-pool.js";
 import type { DeadLetterFile } from "./dead-letter.js";
 import { RetryPolicy, sleep } from "./retry-policy.js";
 import type { DeliveryResult, ItemRejection, RecordEncoder, SinkDefinition } from "./sink.js";
@@ -35,7 +36,7 @@ class DeliveryLane {
     limits: BatchLimits,
     private readonly delivery: Delivery,
   ) {
-    this.batcher = new Batcher(limits, (batch) => this.push(batch), delivery.encoder);
+    this.batcher = new Batcher(limits, (batch) => this.push(batch), delivery.encoder, delivery.bufferPool);
   }
 
   get queuedBatches(): number {
@@ -105,12 +106,16 @@ export class Delivery {
   private readonly controller = new AbortController();
   private readonly sinkName: string;
   readonly encoder: RecordEncoder;
+  /** Encoded batches' buffers, back once their body is made (transports that can restore the lines from it). */
+  readonly bufferPool: BufferPool;
   private lastErrorLogAt = 0;
   private suppressedErrors = 0;
 
   constructor(private readonly opts: DeliveryOptions) {
     this.encoder = opts.sink.encoder;
     this.sinkName = opts.name ?? opts.sink.transport.name;
+    // One per lane's open batch and two being prepared; a buffer grown for a long line is let go.
+    this.bufferPool = new BufferPool(opts.sink.lanes + 2, encodedBatchCapacity(opts.limits.maxBytes));
     this.lanes = Array.from({ length: opts.sink.lanes }, () => new DeliveryLane(opts.limits, this));
   }
 
@@ -162,7 +167,14 @@ export class Delivery {
       const payload = this.payloadOf(batch);
       if (transport.prepare === undefined) return payload;
       const body = await transport.prepare(payload);
-      if (batch.encoded && transport.restore !== undefined) batch.raw = undefined;
+      if (batch.encoded && transport.restore !== undefined) {
+        const backing = batch.backing;
+        batch.raw = undefined;
+        batch.backing = undefined;
+        // A body of its own (compressed): nothing reads the lines any more, their buffer is
+        // reused. Uncompressed, the body is the lines themselves, still to be sent.
+        if (backing !== undefined && body.buffer !== backing.buffer) this.bufferPool.give(backing);
+      }
       return body;
     })();
     // Failures are handled where the body is awaited (deliver dead-letters the batch).

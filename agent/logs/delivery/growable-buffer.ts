@@ -3,9 +3,10 @@ export class GrowableBuffer {
   private buf: Buffer;
   length = 0;
 
-  constructor(capacity: number) {
+  /** `reuse`: a buffer of at least `capacity` bytes to write into instead of a new one. */
+  constructor(capacity: number, reuse?: Buffer) {
     // allocUnsafeSlow: a batch-sized buffer of its own, never a slice of Node's shared pool.
-    this.buf = Buffer.allocUnsafeSlow(Math.max(capacity, 256));
+    this.buf = reuse ?? Buffer.allocUnsafeSlow(Math.max(capacity, 256));
   }
 
   get capacity(): number {
@@ -25,6 +26,11 @@ export class GrowableBuffer {
   append(bytes: Uint8Array): void {
     this.reserve(bytes.length).set(bytes, this.length);
     this.length += bytes.length;
+  }
+
+  /** The whole buffer the bytes are in (to reuse it once they are no longer needed). */
+  get backing(): Buffer {
+    return this.buf;
   }
 
   /** The bytes written so far (a view, not a copy). */
