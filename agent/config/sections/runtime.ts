@@ -8,8 +8,8 @@ export const runtimeSchema = {
     { flags: ["runtime.heap-trim-interval"], min: 0 },
   ),
   heapGrowingPercent: f.int(
-    100,
-    "How far V8 lets its old generation grow past what survived its last major garbage collection before the next one, in percent of that (V8's --heap-growing-percent; 100: up to twice the live size). 0 leaves it to V8, which lets it grow up to 4 times: draining logs at full speed then peaked 15-20 MiB higher. Lower values collect more often, at some CPU cost.",
+    150,
+    "How far V8 lets its old generation grow past what survived its last major garbage collection before the next one, in percent of that (V8's --heap-growing-percent; 150: up to 2.5 times the live size). 0 leaves it to V8, which lets it grow up to 4 times: draining logs at full speed then peaked 15-20 MiB higher. Lower values collect more often, at some CPU cost (100: 125 MiB instead of 127-136, about 5 % fewer lines per CPU second).",
     { flags: ["runtime.heap-growing-percent"], min: 0, max: 1000 },
   ),
 };
