@@ -131,6 +131,8 @@ export class Batcher {
   private current: Batch | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly appendLine: ((out: GrowableBuffer, record: LogRecord) => void) | undefined;
+  /** The last batch was sealed at least half full (see open). */
+  private lastFull = false;
 
   constructor(
     private readonly limits: BatchLimits,
@@ -196,7 +198,11 @@ export class Batcher {
   private open(): Batch {
     const capacity = encodedBatchCapacity(this.limits.maxBytes);
     const encoded = this.appendLine !== undefined;
-    const batch = (this.current = new Batch(encoded, capacity, encoded ? this.pool?.take(capacity) : undefined));
+    // A pooled buffer is resident in full; a new one only where it is written. So batches that
+    // fill up (a backlog) reuse buffers, and those that time out half empty (a steady trickle)
+    // take new ones.
+    const reuse = encoded && this.lastFull ? this.pool?.take(capacity) : undefined;
+    const batch = (this.current = new Batch(encoded, capacity, reuse));
     this.timer = setTimeout(() => this.seal(), this.limits.maxWaitMs);
     return batch;
   }
@@ -213,6 +219,7 @@ export class Batcher {
     const batch = this.current;
     this.current = undefined;
     if (batch === undefined || batch.count === 0) return;
+    this.lastFull = batch.bytes >= this.limits.maxBytes / 2 || batch.count >= this.limits.maxRecords;
     batch.seal();
     this.onSealed(batch);
   }
