@@ -58,7 +58,8 @@ export class Agent {
     this.paths = new HostPaths(config.paths);
     checkHostPaths(this.paths);
     this.selfRegistry = createSelfRegistry({ runtimeMetrics: !config.metrics.disableExporterMetrics });
-    applyHeapGrowingPercent(config.runtime.heapGrowingPercent);
+    if (applyHeapGrowingPercent(config.runtime.heapGrowingPercent))
+      logger.debug({ percent: config.runtime.heapGrowingPercent }, "V8's old-generation growth capped (runtime.heapGrowingPercent)");
     this.heapTrimmer = new HeapTrimmer({ intervalSeconds: config.runtime.heapTrimInterval, logger, registry: this.selfRegistry });
     // GPU XID errors: the log pipeline shows every record to the tracker, the gpu collector reads it.
     const xid = config.metrics.collectors.gpu.enabled && config.logs.enabled ? new XidTracker() : undefined;

@@ -74,6 +74,8 @@ export class FileTailManager {
   private readonly draining = new Map<string, Set<FileTailer>>();
   /** Streams whose active file was truncated and whose copies are being looked for: held till found. */
   private readonly copyLookups = new Set<string>();
+  /** Those lookups, awaited at stop (they open files). */
+  private readonly lookups = new Set<Promise<void>>();
   private running = false;
   private timers: NodeJS.Timeout[] = [];
   private scanning?: Promise<void>;
@@ -102,10 +104,12 @@ export class FileTailManager {
       commit: (t, offset) => this.commit(t, offset),
       superseded: (t, previous) => {
         this.copyLookups.add(t.stream);
-        void this.drainSupersededCopy(t, previous).finally(() => {
+        const lookup = this.drainSupersededCopy(t, previous).finally(() => {
           this.copyLookups.delete(t.stream);
+          this.lookups.delete(lookup);
           this.kick();
         });
+        this.lookups.add(lookup);
       },
     };
     this.opener = new FileOpener(settings, { ...deps, tailerDeps, isTracked: (key) => this.tailers.has(key) });
@@ -192,6 +196,7 @@ export class FileTailManager {
     this.deps.budget.wakeAll();
     await this.scanning;
     await this.pumping;
+    await Promise.all(this.lookups);
   }
 
   async closeAll(): Promise<void> {
@@ -344,13 +349,14 @@ export class FileTailManager {
    */
   private async drainSupersededCopy(t: FileTailer, previous: SupersededGeneration): Promise<void> {
     if (this.stopping) return;
+    let safe: boolean;
     try {
-      await this.recovery.drainAfterTruncation(t.stream, t.spec, previous);
+      safe = await this.recovery.drainAfterTruncation(t.stream, t.spec, previous);
     } catch (err) {
       this.deps.logger.warn({ stream: t.stream, err: (err as Error).message }, "looking for the copy of a truncated file failed");
       return;
     }
-    if (t.committedOffset === 0) this.commit(t, 0);
+    if (safe && t.committedOffset === 0) this.commit(t, 0);
   }
 
   private async reopen(t: FileTailer, file: string, state: "active" | "rotated" = "active"): Promise<boolean> {
@@ -462,6 +468,9 @@ export class FileTailManager {
     const gate = this.deps.gate;
     for (const t of this.drainQueue) {
       if (gate !== undefined && gate.blocked(t.stream)) continue;
+      // A stream whose truncated file's copy is being looked up waits for it, rotated files too
+      // (the truncated file renamed meanwhile; its new generation's start is not committed yet).
+      if (this.copyLookups.size > 0 && this.copyLookups.has(t.stream)) continue;
       // One rotated file of a stream at a time, the oldest first: reading them by turns would
       // interleave their records in the lane.
       const oldest = this.oldestDraining(t.stream);

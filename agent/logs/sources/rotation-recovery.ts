@@ -106,7 +106,7 @@ export class RotationRecovery {
     const spec = h.spec(cp.source);
     const stream = this.streamOf(cp);
     if (spec === undefined || !(h.scanOpens(spec, cp.path) || h.scanOpens(spec, stream))) {
-      h.checkpoints.removeFile(cp.dev, cp.ino);
+      this.removeOwn(cp);
       h.logger.info({ file: cp.path, source: cp.source }, "dropping the checkpoint of a file no source includes any more");
       return "done";
     }
@@ -142,7 +142,7 @@ export class RotationRecovery {
     // A copy of it drained already under a checkpoint of its own (a crash while a truncation was
     // handled leaves both entries): nothing is lost.
     if ((await findCopyOf(stream, cp, (c) => !tracked(c))) !== undefined) {
-      if (!inodeReused) h.checkpoints.removeFile(cp.dev, cp.ino);
+      this.removeOwn(cp);
       return "done";
     }
     this.lost(cp, inodeReused);
@@ -197,13 +197,14 @@ export class RotationRecovery {
    * starts like the generation (it was seen too short to tell, or its copy is gone), every copy
    * made since the tailer last saw the file is read whole, except copies of files read before.
    */
-  async drainAfterTruncation(stream: string, spec: FileSourceSpec, previous: SupersededGeneration): Promise<void> {
+  async drainAfterTruncation(stream: string, spec: FileSourceSpec, previous: SupersededGeneration): Promise<boolean> {
     const h = this.host;
     const detectedAt = BigInt(previous.detectedAt) * 1_000_000n;
     const candidates = (await rotatedFilesOf(path.dirname(stream), path.basename(stream))).filter(
       (c) => !h.isTracked(identityKey(c.stat.dev, c.stat.ino)) && c.stat.mtimeNs <= detectedAt,
     );
     let matched = -1;
+    let safe = true;
     if (previous.fingerprintBytes >= MIN_MATCH_BYTES) {
       for (let i = candidates.length - 1; i >= 0 && matched < 0; i--) {
         if (await startsLikeAny(candidates[i], [previous])) matched = i;
@@ -221,6 +222,10 @@ export class RotationRecovery {
       };
       if (await this.drainCopy(copy, spec, stream, resume)) {
         h.logger.info({ file: copy.path, stream, offset: previous.committed }, "draining the rest of a truncated file from its copy");
+      } else {
+        // The file's checkpoint keeps naming the old generation: a restart tries again.
+        h.logger.warn({ file: copy.path, stream }, "could not open the copy of a truncated file; its checkpoint keeps it for a restart");
+        safe = false;
       }
     } else {
       const since = BigInt(Math.max(0, previous.seenAt - SEEN_SLACK_MS)) * 1_000_000n;
@@ -236,13 +241,22 @@ export class RotationRecovery {
         "draining a copy of a generation of a truncated file that came and went while its reading waited",
       );
     }
+    return safe;
+  }
+
+  /**
+   * Drops `cp`'s entry, not a newer generation's under the same device:inode (a checkpoint from
+   * the `recovering` list shares it with the entry of what the file holds now).
+   */
+  private removeOwn(cp: FileCheckpoint): void {
+    if (this.host.checkpoints.file(cp.dev, cp.ino)?.fingerprint === cp.fingerprint) this.host.checkpoints.removeFile(cp.dev, cp.ino);
   }
 
   private lost(cp: FileCheckpoint, inodeReused: boolean): void {
     const h = this.host;
     const unread = cp.size !== undefined ? Math.max(0, cp.size - cp.offset) : undefined;
     // A reused inode's entry now belongs to the new generation: keep it.
-    if (!inodeReused) h.checkpoints.removeFile(cp.dev, cp.ino);
+    if (!inodeReused) this.removeOwn(cp);
     // Rotated already and read to its end when last seen (the rotator deleted it since, past its
     // `rotate` count, and its inode may have gone to a new file): nothing is missing. An active
     // file read to its end may have grown since.

@@ -65,7 +65,10 @@ describe("host inventory", () => {
     expect(await recorded([], "Spawn ", (url) => getText(`${url}/metrics`))).toEqual([]);
     let host: { gatheredAt?: string; memory?: { totalBytes: number } } = {};
     const spawned = await recorded([], "Spawn ", async (url) => {
-      host = (JSON.parse(await getText(`${url}/status`)) as { host: typeof host }).host;
+      // The first /status waits up to 5 s for it; a slow machine gets "pending" and asks again.
+      const deadline = Date.now() + 30_000;
+      do host = (JSON.parse(await getText(`${url}/status`)) as { host: typeof host }).host;
+      while (host.gatheredAt === undefined && Date.now() < deadline);
     });
     expect(host.gatheredAt).toBeDefined();
     expect(host.memory?.totalBytes).toBeGreaterThan(0);
