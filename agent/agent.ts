@@ -58,7 +58,8 @@ export class Agent {
     this.paths = new HostPaths(config.paths);
     checkHostPaths(this.paths);
     this.selfRegistry = createSelfRegistry({ runtimeMetrics: !config.metrics.disableExporterMetrics });
-    if (applyHeapGrowingPercent(config.runtime.heapGrowingPercent))
+    const heapGrowthCapped = applyHeapGrowingPercent(config.runtime.heapGrowingPercent);
+    if (heapGrowthCapped)
       logger.debug({ percent: config.runtime.heapGrowingPercent }, "V8's old-generation growth capped (runtime.heapGrowingPercent)");
     this.heapTrimmer = new HeapTrimmer({ intervalSeconds: config.runtime.heapTrimInterval, logger, registry: this.selfRegistry });
     // GPU XID errors: the log pipeline shows every record to the tracker, the gpu collector reads it.
@@ -74,6 +75,8 @@ export class Agent {
         logger: logger.child({ component: "logs" }),
         nodeName: process.env.NODE_NAME,
         recordObservers: xid ? [xidRecordObserver(xid)] : [],
+        // Only together with the cap: see LogPipelineOptions.reuseBatchBuffers.
+        reuseBatchBuffers: heapGrowthCapped,
         kubernetes:
           k8s === undefined
             ? undefined

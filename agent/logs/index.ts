@@ -25,6 +25,8 @@ export function createLogPipeline(opts: {
   recordObservers?: readonly RecordObserver[];
   /** Pod metadata from the API server and the exclusions (see LogPipelineOptions). */
   kubernetes?: KubernetesStage;
+  /** Encoded batches reuse buffers (see LogPipelineOptions). */
+  reuseBatchBuffers?: boolean;
 }): LogPipeline {
   return new LogPipelineRunner(opts);
 }

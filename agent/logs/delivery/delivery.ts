@@ -89,6 +89,8 @@ export interface DeliveryOptions {
   budget: ByteBudget;
   metrics: LogMetrics;
   logger: Logger;
+  /** Encoded batches reuse buffers (BufferPool); default true. */
+  reuseBuffers?: boolean;
 }
 
 /**
@@ -115,7 +117,7 @@ export class Delivery {
     this.encoder = opts.sink.encoder;
     this.sinkName = opts.name ?? opts.sink.transport.name;
     // One per lane's open batch and two being prepared; a buffer grown for a long line is let go.
-    this.bufferPool = new BufferPool(opts.sink.lanes + 2, encodedBatchCapacity(opts.limits.maxBytes));
+    this.bufferPool = new BufferPool(opts.reuseBuffers === false ? 0 : opts.sink.lanes + 2, encodedBatchCapacity(opts.limits.maxBytes));
     this.lanes = Array.from({ length: opts.sink.lanes }, () => new DeliveryLane(opts.limits, this));
   }
 

@@ -20,6 +20,13 @@ describe("BufferPool", () => {
     expect(pool.size).toBe(0);
   });
 
+  it("keeps nothing with room for none (reuse turned off)", () => {
+    const pool = new BufferPool(0, 1000);
+    pool.give(Buffer.alloc(10));
+    expect(pool.size).toBe(0);
+    expect(pool.take(1)).toBeUndefined();
+  });
+
   it("lets its buffers go once nothing was taken for idleReleaseMs", () => {
     vi.useFakeTimers();
     const pool = new BufferPool(4, 1000, 2000);
