@@ -1,6 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import { AckTracker } from "../../../agent/logs/ack-tracker.js";
 import { Batcher, type Batch } from "../../../agent/logs/delivery/batcher.js";
+import { BufferPool } from "../../../agent/logs/delivery/buffer-pool.js";
+import { NdjsonEncoder } from "../../../agent/logs/sinks/shared/ndjson.js";
 import { makeRecord, recordSize } from "../../../agent/logs/record.js";
 import { TEST_ORIGIN } from "./helpers.js";
 
@@ -63,5 +65,24 @@ describe("Batcher", () => {
     expect(commits).toEqual([]);
     h1.settle();
     expect(commits).toEqual([30]);
+  });
+
+  it("writes a batch into a pooled buffer only after a batch that filled up (a half-empty one takes a new buffer)", () => {
+    const pool = new BufferPool(4, 1 << 20);
+    const pooled = Buffer.alloc(128 * 1024, 0x20);
+    pool.give(pooled);
+    const take = vi.spyOn(pool, "take");
+    const sealed: Batch[] = [];
+    const b = new Batcher({ maxBytes: 64 * 1024, maxRecords: 2, maxWaitMs: 10_000 }, (x) => sealed.push(x), new NdjsonEncoder(), pool);
+    const t = new AckTracker<number>(() => undefined);
+    b.add([rec("a")], t.issue(1, 1));
+    b.seal(); // half empty: time is up
+    b.add([rec("b"), rec("c")], t.issue(2, 2)); // fills up (maxRecords)
+    b.add([rec("d")], t.issue(3, 1));
+    b.seal();
+    expect(take).toHaveBeenCalledTimes(1);
+    expect(sealed.map((s) => s.backing === pooled)).toEqual([false, false, true]);
+    expect(sealed[2].raw?.toString()).toContain('"message":"d"');
+    b.close();
   });
 });

@@ -127,7 +127,7 @@ describe("Delivery of encoded batches through a compressing transport", () => {
     for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
   });
 
-  function run(answer: (messages: string[]) => DeliveryResult | Promise<DeliveryResult>, lanes = 1) {
+  function run(answer: (messages: string[]) => DeliveryResult | Promise<DeliveryResult>, lanes = 1, reuseBuffers?: boolean) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-encoded-"));
     dirs.push(dir);
     const received: string[][] = [];
@@ -156,6 +156,7 @@ describe("Delivery of encoded batches through a compressing transport", () => {
       budget,
       metrics,
       logger: silentLogger,
+      reuseBuffers,
     });
     const commits: number[] = [];
     const tracker = new AckTracker<number>((p) => commits.push(p), 0);
@@ -227,5 +228,22 @@ describe("Delivery of encoded batches through a compressing transport", () => {
     expect(await delivery.drain(Date.now() + 20_000)).toBe(true);
     expect(received.flat().sort()).toEqual([...messages].sort());
     expect(take.mock.results.filter((r) => r.value !== undefined).length).toBeGreaterThan(20);
+  });
+
+  it("reuses no buffer when reuse is off (where V8's heap growth is not capped)", async () => {
+    const { delivery, received, submit } = run(() => ({ kind: "ok" }), 2, false);
+    const take = vi.spyOn(delivery.bufferPool, "take");
+    const messages: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const batch = Array.from({ length: 8 }, (_, k) => `line ${i}.${k}`);
+      messages.push(...batch);
+      submit(batch, (i + 1) * 8);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(await delivery.drain(Date.now() + 10_000)).toBe(true);
+    expect(received.flat().sort()).toEqual([...messages].sort());
+    expect(take.mock.calls.length).toBeGreaterThan(10);
+    expect(take.mock.results.every((r) => r.value === undefined)).toBe(true);
+    expect(delivery.bufferPool.size).toBe(0);
   });
 });
