@@ -77,4 +77,14 @@ describe("expandGlob on a real tree", () => {
     const r = await expandGlob(`${root}/other/missing.log`, { maxMatches: 10, maxDirectories: 10 });
     expect(r.matches).toEqual([`${root}/other/missing.log`]);
   });
+
+  it("returns normalized paths for patterns with ., .. and doubled slashes, as path.join would", async () => {
+    const r = await expandGlob(`${root}//pods/./ns_a_1/../ns_b_2/*/*.log`, { maxMatches: 10, maxDirectories: 10 });
+    expect(r.matches).toEqual([path.join(root, "pods/ns_b_2/c2/1.log")]);
+    const top = await expandGlob("/*", { maxMatches: 1000, maxDirectories: 10 });
+    expect(top.matches).toContain("/tmp");
+    expect(top.matches.every((m) => !m.startsWith("//"))).toBe(true);
+    const literal = await expandGlob(`${root}/other/./x.log`, { maxMatches: 10, maxDirectories: 10 });
+    expect(literal.matches).toEqual([path.join(root, "other/x.log")]);
+  });
 });
