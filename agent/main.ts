@@ -1,3 +1,4 @@
+import "./apply-runtime-settings.js";
 import pino from "pino";
 import { ConfigError, EXIT_CONFIG, formatIssue } from "./config/errors.js";
 import { checkConfig } from "./check-config.js";

@@ -16,6 +16,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { buildNvmlShim, shimEnv, shimLibrary, writeShimData } from "../test/helpers/nvml-shim.js";
+import { runtimeSettingsEnv } from "../agent/runtime-settings.js";
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string): string => {
@@ -66,7 +67,7 @@ async function measure(mode: "gpu" | "no-gpu", env: Record<string, string>, libr
   const flags = [`--web.listen-address=127.0.0.1:${port}`, "--no-logs.enabled", "--collector.gpu.pod-resources-socket="];
   flags.push(mode === "gpu" ? `--collector.gpu.nvml-library=${library}` : "--no-collector.gpu");
   const child = spawn(process.execPath, [bundle, ...flags], {
-    env: { ...process.env, ...env, MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "131072", NODE_NAME: "bench" },
+    env: { ...process.env, ...env, ...runtimeSettingsEnv(), NODE_NAME: "bench" },
     stdio: ["ignore", "ignore", "ignore"],
   });
   try {

@@ -6,6 +6,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
 import YAML from "yaml";
+import { runtimeSettingsEnv } from "../agent/runtime-settings.js";
 
 const gunzip = promisify(zlib.gunzip);
 const CLK_TCK = Number(execSync("getconf CLK_TCK").toString().trim()) || 100;
@@ -141,7 +142,8 @@ export function buildAgentBundle(repoRoot: string): void {
 
 /**
  * The real agent in its production form (the bundle `npm start`, the image and the binary run,
- * with the image's MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_; BENCH_LOGS_NODE_OPTIONS sets NODE_OPTIONS, e.g. a heap limit),
+ * with the image's runtime settings, agent/runtime-settings.ts: MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_ and
+ * NODE_OPTIONS, to which BENCH_LOGS_NODE_OPTIONS is appended, e.g. a heap limit),
  * tailing `include` into the given `logs.sink` configuration;
  * logs pipeline only unless `metrics` (then the default collectors too).
  */
@@ -187,9 +189,7 @@ export async function startNodetapWithSink(
         PATH: process.env.PATH,
         HOME: process.env.HOME,
         NODE_NAME: "bench-node",
-        MALLOC_ARENA_MAX: "2",
-        MALLOC_MMAP_THRESHOLD_: "131072",
-        ...(process.env.BENCH_LOGS_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_LOGS_NODE_OPTIONS } : {}),
+        ...runtimeSettingsEnv(process.env.BENCH_LOGS_NODE_OPTIONS),
       },
     },
   );

@@ -47,6 +47,7 @@ import {
 } from "../test/helpers/agent-process.js";
 import { getJson } from "../test/helpers/http.js";
 import { NODE_EXPORTER_ONLY, SAME_FILTERS } from "../test/helpers/peer-flags.js";
+import { runtimeSettingsEnv } from "../agent/runtime-settings.js";
 
 interface Options {
   runtime: AgentRuntime | "auto";
@@ -322,13 +323,15 @@ async function main(): Promise<void> {
       runtimeNote = ` (build failed, fell back to tsx: ${b.detail})`;
     } else runtimeNote = ` (${b.detail})`;
   }
+  const agentEnv = runtimeSettingsEnv();
   const runtimeText =
     runtime === "bundle"
-      ? `node dist/start/nodetap.cjs, MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 (as npm start and the image)${runtimeNote}`
+      ? `node dist/start/nodetap.cjs, ${Object.entries(agentEnv)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ")} (as npm start and the image)${runtimeNote}`
       : runtime === "dist"
         ? `node .bench/dist/main.js${runtimeNote}`
         : `node --import tsx agent/main.ts${runtimeNote}`;
-  const agentEnv = { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "131072" };
 
   // The shared collector set: nodetap's default collectors that node_exporter also has.
   const probe = await startAgent({ runtime, distDir: DIST_DIR, args: SAME_FILTERS, env: agentEnv });

@@ -1,5 +1,5 @@
 // The single executable (npm run build:binary) on this machine, without Node: it reports the
-// embedded Node LTS, serves this host's metrics, ships a log line, and stops cleanly on SIGTERM.
+// embedded Node LTS, restarts itself with the image's runtime settings, serves this host's metrics, ships a log line, and stops cleanly on SIGTERM.
 // Its size and start-up time (to the first /metrics answer) are written to dist/packaging-figures.json.
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { buildNvmlShim, shimEnv, shimLibrary, writeShimData } from "../helpers/nvml-shim.js";
@@ -127,6 +127,16 @@ describe.runIf(gate("single binary", present, needs))("single binary", () => {
       expect(metrics.body).toMatch(/^node_scrape_collector_success\{collector="gpu"\} 1$/m);
       expect(metrics.body).toMatch(/^DCGM_FI_DEV_GPU_UTIL\{gpu="0",.*Hostname="binary-test".*\} 100$/m);
       expect((await get(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      // Started without them, it restarted itself (same PID) with the image's runtime settings.
+      const environ = readFileSync(`/proc/${agent.child.pid}/environ`, "utf8").split("\0");
+      expect(environ).toEqual(
+        expect.arrayContaining([
+          "MALLOC_ARENA_MAX=2",
+          "MALLOC_MMAP_THRESHOLD_=131072",
+          "NODE_OPTIONS=--max-semi-space-size=8",
+          "NODE_NAME=binary-test",
+        ]),
+      );
       await agent.waitFor(() => /log pipeline started/.test(agent.stderr), 10_000, "the log pipeline");
       await new Promise((r) => setTimeout(r, 300));
       const line = `binary-test-line ${Date.now()}`;

@@ -53,7 +53,7 @@ describe("npm start", () => {
       const agent = kids[0];
       // The compiled bundle (package.json prestart), not the sources through a loader; V8's young
       // generation capped as in the image (docs/benchmarks.md, "Memory").
-      expect(cmdline(agent)).toMatch(/^\S*node --max-semi-space-size=16 dist\/start\/nodetap\.cjs /);
+      expect(cmdline(agent)).toMatch(/^\S*node --max-semi-space-size=8 dist\/start\/nodetap\.cjs /);
       expect(stdout).toBe("");
 
       npm.kill("SIGTERM");

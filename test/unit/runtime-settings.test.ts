@@ -1,0 +1,46 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { withRuntimeSettings } from "../../agent/runtime-settings.js";
+
+describe("the single binary's runtime settings", () => {
+  it("adds what the environment lacks: malloc settings and a young-generation cap", () => {
+    expect(withRuntimeSettings({ PATH: "/bin" })).toEqual({
+      PATH: "/bin",
+      MALLOC_ARENA_MAX: "2",
+      MALLOC_MMAP_THRESHOLD_: "131072",
+      NODE_OPTIONS: "--max-semi-space-size=8",
+    });
+  });
+
+  it("keeps what is set (the image's environment, an operator's override) and appends to NODE_OPTIONS", () => {
+    const env = { MALLOC_ARENA_MAX: "4", NODE_OPTIONS: "--max-old-space-size=200" };
+    expect(withRuntimeSettings(env)).toEqual({
+      MALLOC_ARENA_MAX: "4",
+      MALLOC_MMAP_THRESHOLD_: "131072",
+      NODE_OPTIONS: "--max-old-space-size=200 --max-semi-space-size=8",
+    });
+    expect(withRuntimeSettings({ ...env, NODE_OPTIONS: "--max_semi_space_size=32", MALLOC_MMAP_THRESHOLD_: "0" })).toBeUndefined();
+    expect(withRuntimeSettings({ MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "131072" }, ["--max-semi-space-size=16"])).toBeUndefined();
+  });
+
+  it("is a fixed point, so a restarted binary never restarts again, and can be turned off", () => {
+    const once = withRuntimeSettings({ HOME: "/root" });
+    expect(once).toBeDefined();
+    expect(withRuntimeSettings(once!)).toBeUndefined();
+    expect(withRuntimeSettings({ NODETAP_RUNTIME_DEFAULTS: "off" })).toBeUndefined();
+  });
+
+  it("are what the image's environment sets and what npm start passes (so none of the three drifts)", () => {
+    const wanted = withRuntimeSettings({})!;
+    const dockerfile = readFileSync(new URL("../../Dockerfile", import.meta.url), "utf8");
+    const env = /^ENV (MALLOC_ARENA_MAX=.*)$/m.exec(dockerfile)?.[1].split(" ") ?? [];
+    expect(env.sort()).toEqual(
+      Object.entries(wanted)
+        .map(([k, v]) => `${k}=${v}`)
+        .sort(),
+    );
+    const start = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { scripts: Record<string, string> })
+      .scripts.start;
+    for (const [k, v] of Object.entries(wanted)) expect(start).toContain(k === "NODE_OPTIONS" ? `node ${v} ` : `${k}=\${${k}:-${v}}`);
+  });
+});
