@@ -1,3 +1,5 @@
+import { isUtf8 } from "node:buffer";
+import fs from "node:fs";
 import { isSea } from "node:sea";
 
 /**
@@ -9,7 +11,11 @@ import { isSea } from "node:sea";
  * else, with the same executable, arguments and environment plus what is missing from these
  * (`process.execve`: same PID, same open files). A setting already in the environment is kept
  * as it is, which is also how to override one; `NODETAP_RUNTIME_DEFAULTS=off` skips it all.
+ * Processes the agent starts (journalctl, the host inventory's helpers) inherit them.
  */
+/** Set to "off" to start the binary as it is (the config loader lets this NODETAP_ name pass). */
+export const RUNTIME_DEFAULTS_ENV = "NODETAP_RUNTIME_DEFAULTS";
+
 export const RUNTIME_ENV: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: "2",
   MALLOC_MMAP_THRESHOLD_: "131072",
@@ -22,7 +28,7 @@ export const RUNTIME_V8_FLAGS: Readonly<Record<string, string>> = {
 
 /** The environment to restart with, or undefined when nothing is missing. */
 export function withRuntimeSettings(env: NodeJS.ProcessEnv, execArgv: readonly string[] = []): NodeJS.ProcessEnv | undefined {
-  if (env.NODETAP_RUNTIME_DEFAULTS === "off") return undefined;
+  if (env[RUNTIME_DEFAULTS_ENV] === "off") return undefined;
   const added: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(RUNTIME_ENV)) if (env[name] === undefined) added[name] = value;
   const options = env.NODE_OPTIONS ?? "";
@@ -45,19 +51,49 @@ export function runtimeSettingsEnv(nodeOptions = ""): Record<string, string> {
 
 type Execve = (file: string, args: string[], env: NodeJS.ProcessEnv) => never;
 
+/** The running executable, the same file even if its path was replaced since (an upgrade). */
+const SELF = "/proc/self/exe";
+
+/**
+ * Whether a /proc file of this process is UTF-8: Node hands arguments and environment to
+ * JavaScript decoded as UTF-8, so other bytes would come back from a restart as U+FFFD.
+ */
+function isUtf8File(file: string): boolean {
+  try {
+    return isUtf8(fs.readFileSync(file));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Restarts the single binary with the runtime settings it lacks (see above). Does nothing under
- * `node` (the bundle, tests) or on a Node without process.execve; if the exec fails the agent
- * goes on as it is, saying why on stderr.
+ * `node` (the bundle, tests) or on a Node without process.execve. Anything that would make the
+ * restart fail or change what the agent was given (the executable not readable through
+ * /proc/self/exe, arguments or environment that are not UTF-8) keeps the agent as it is, with a
+ * line on stderr: Node aborts the process when execve(2) itself fails, so this checks first.
  */
 export function applyRuntimeSettings(): void {
   const execve = (process as unknown as { execve?: Execve }).execve;
   if (typeof execve !== "function" || !isSea()) return;
   const env = withRuntimeSettings(process.env, process.execArgv);
   if (env === undefined) return;
-  try {
-    execve(process.execPath, [process.execPath, ...process.argv.slice(2)], env);
-  } catch (err) {
-    process.stderr.write(`nodetap: could not restart with the runtime settings (${(err as Error).message}); going on without them\n`);
+  const args = [process.argv0, ...process.argv.slice(2)];
+  const why = restartObstacle();
+  if (why !== undefined) {
+    process.stderr.write(`nodetap: not restarting with the runtime settings (${why}); see docs/deployment.md\n`);
+    return;
   }
+  execve(SELF, args, env);
+}
+
+function restartObstacle(): string | undefined {
+  try {
+    fs.accessSync(SELF, fs.constants.X_OK);
+  } catch (err) {
+    return `${SELF}: ${(err as Error).message}`;
+  }
+  if (!isUtf8File("/proc/self/cmdline")) return "arguments that are not UTF-8";
+  if (!isUtf8File("/proc/self/environ")) return "environment variables that are not UTF-8";
+  return undefined;
 }

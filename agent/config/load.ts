@@ -16,6 +16,7 @@ import {
 import { coerce, show } from "./values.js";
 import { NODE_EXPORTER_COLLECTORS } from "./node-exporter-collectors.js";
 import { didYouMean } from "./suggest.js";
+import { RUNTIME_DEFAULTS_ENV } from "../runtime-settings.js";
 
 export type Command = "run" | "check-config" | "version" | "help";
 
@@ -445,7 +446,7 @@ function mergeCollection(
 function applyEnv(config: AgentConfig, env: NodeJS.ProcessEnv, ctx: LoadContext): void {
   const index = envIndex();
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith("NODETAP_") || name === CONFIG_FILE_ENV || value === undefined) continue;
+    if (!name.startsWith("NODETAP_") || name === CONFIG_FILE_ENV || name === RUNTIME_DEFAULTS_ENV || value === undefined) continue;
     const target = index.get(name);
     if (target === undefined) {
       const hint = didYouMean(name, index.keys());

@@ -42,6 +42,13 @@ describe.runIf(gate("single binary", present, needs))("single binary", () => {
     // And with no Node reachable at all.
     const bare = run(BIN, ["--version"], { env: { PATH: emptyPath } });
     expect(bare.stdout.trim()).toBe(want);
+    // Its restart with the runtime settings would turn bytes that are not UTF-8 into U+FFFD: it
+    // stays as it is then, and says so; NODETAP_RUNTIME_DEFAULTS=off passes the config loader.
+    const latin1 = run("/bin/sh", ["-c", `FOO="$(printf 'caf\\351')" exec "$0" --version`, BIN], { env: { PATH: "/usr/bin:/bin" } });
+    expect(latin1.stdout.trim()).toBe(want);
+    expect(latin1.stderr).toContain("not restarting with the runtime settings (environment variables that are not UTF-8)");
+    const off = run(BIN, ["check-config"], { env: { PATH: "/usr/bin:/bin", NODETAP_RUNTIME_DEFAULTS: "off" } });
+    expect(off.status, off.stderr).toBe(0);
     recordFigure("binarySizeBytes", statSync(BIN).size);
     recordFigure("binaryArm64SizeBytes", statSync(BIN_ARM64).size);
   });

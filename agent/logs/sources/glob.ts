@@ -80,7 +80,7 @@ export interface GlobWalkLimits {
   maxDirectories: number;
 }
 
-/** A pattern's segments, with "." and ".." resolved as path.normalize would. */
+/** A pattern's segments, with "." and ".." resolved as path.normalize would (as the include filters are). */
 function splitSegments(pattern: string): string[] {
   const raw = pattern.split("/");
   const normal = raw.every((s) => s !== "." && s !== "..");
@@ -89,9 +89,9 @@ function splitSegments(pattern: string): string[] {
 
 /**
  * `dir` joined with one segment or directory entry (never "", "." or ".." nor holding a "/"):
- * a concatenation, as path.join's normalizing, run for every entry of every scan, was the one
- * function hot enough at idle for V8 to optimize it with TurboFan, whose code pages cost 5 MiB
- * of RSS on Node 24 (docs/benchmarks.md, "Memory").
+ * a concatenation. path.join's normalizing, run for every entry of every scan, was the first
+ * function hot enough in an idle agent for V8 to optimize it with TurboFan (38 s after the start;
+ * now 4-5 minutes), whose code pages add 5 MiB of RSS on Node 24 (docs/benchmarks.md, "Memory").
  */
 function childPath(dir: string, name: string): string {
   return dir === "/" ? "/" + name : dir + "/" + name;

@@ -170,6 +170,10 @@ describe("precise errors", () => {
     );
   });
 
+  it("lets NODETAP_RUNTIME_DEFAULTS pass: the single binary reads it before the config", () => {
+    expect(() => loadConfig([], { NODETAP_RUNTIME_DEFAULTS: "off" })).not.toThrow();
+  });
+
   it("never shows a secret's value", () => {
     const file = tempFile("web:\n  basicAuth:\n    passwordFile: [hunter2]\n");
     const err = errorOf(() => loadConfig(["--config", file], {}));
