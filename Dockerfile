@@ -80,7 +80,7 @@ USER 65532:65532
 # kernel when freed instead of staying in the heap, 11-15 MiB less RSS after scrapes and while
 # draining logs. Neither has a measurable cost (docs/benchmarks.md, "Memory").
 # V8's young generation capped at 2 x 8 MiB semi-spaces: Node 24's own is far larger (a backlog
-# drained at 199-234 MiB), and 8 against 16 MiB drains it 8-17 MiB lower and scrape bursts 10-26
+# drained at 199-234 MiB), and 8 against 16 MiB drains it 8-17 MiB lower and scrape bursts 7-27
 # MiB lower at the same speed (docs/benchmarks.md, "Memory"). Keep it when setting NODE_OPTIONS
 # for other flags. The binary adds these itself where they are missing (agent/runtime-settings.ts,
 # whose values the image test checks against these); set here, it need not restart to apply them.
