@@ -1,4 +1,7 @@
 import type { MetricFamily, MetricType } from "./model.js";
+import { ExpositionWriter, escapeLabelValue, formatValue } from "./exposition-writer.js";
+
+export { formatValue };
 
 /**
  * Renders metric families in the Prometheus text format 0.0.4 or OpenMetrics 1.0.0, with the
@@ -29,25 +32,12 @@ export function contentTypeOf(format: ExpositionFormat): string {
   return format === "openmetrics" ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE;
 }
 
-const NEEDS_LABEL_ESCAPE = /[\\"\n]/;
 const NEEDS_HELP_ESCAPE = /[\\\n]/;
-
-function escapeLabelValue(v: string): string {
-  if (!NEEDS_LABEL_ESCAPE.test(v)) return v;
-  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
-}
 
 function escapeHelp(help: string, format: ExpositionFormat): string {
   if (format === "openmetrics") return escapeLabelValue(help);
   if (!NEEDS_HELP_ESCAPE.test(help)) return help;
   return help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
-}
-
-export function formatValue(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  return String(v);
 }
 
 function typeName(type: GenericFamily["type"], format: ExpositionFormat): string {
@@ -66,43 +56,73 @@ function counterSampleName(name: string, format: ExpositionFormat): string {
   return format === "openmetrics" && !name.endsWith("_total") ? name + "_total" : name;
 }
 
-export function renderFamily(family: MetricFamily, format: ExpositionFormat): string {
+/** The HELP and TYPE lines of a descriptor, made once per format (descriptors are module constants). */
+const headers: Record<ExpositionFormat, WeakMap<object, string>> = { text: new WeakMap(), openmetrics: new WeakMap() };
+
+function header(name: string, help: string, type: GenericFamily["type"], format: ExpositionFormat): string {
+  const fname = familyName(name, type, format);
+  return `# HELP ${fname} ${escapeHelp(help, format)}\n# TYPE ${fname} ${typeName(type, format)}\n`;
+}
+
+export function writeFamily(w: ExpositionWriter, family: MetricFamily, format: ExpositionFormat): void {
   const { desc, samples } = family;
-  if (samples.length === 0) return "";
+  if (samples.length === 0) return;
   const type = desc.type;
-  const fname = familyName(desc.name, type, format);
-  let out = `# HELP ${fname} ${escapeHelp(desc.help, format)}\n# TYPE ${fname} ${typeName(type, format)}\n`;
+  let head = headers[format].get(desc);
+  if (head === undefined) {
+    head = header(desc.name, desc.help, type, format);
+    headers[format].set(desc, head);
+  }
+  w.text(head);
   const baseName = type === "counter" ? counterSampleName(desc.name, format) : desc.name;
   for (const s of samples) {
     // Samples of textfile families may carry their own label names or a _bucket/_sum/_count suffix.
     const d = s.desc ?? desc;
     const names = d.labelNames;
-    const sampleName = d.sampleSuffix === undefined ? baseName : desc.name + d.sampleSuffix;
-    if (names.length === 0) {
-      out += `${sampleName} ${formatValue(s.value)}\n`;
-      continue;
+    w.text(d.sampleSuffix === undefined ? baseName : desc.name + d.sampleSuffix);
+    if (names.length > 0) {
+      for (let i = 0; i < names.length; i++) {
+        w.text(i === 0 ? "{" : ",");
+        w.text(names[i]);
+        w.text('="');
+        w.labelValue(s.labelValues[i]);
+        w.text('"');
+      }
+      w.text("}");
     }
-    let line = sampleName + "{";
-    for (let i = 0; i < names.length; i++) {
-      if (i > 0) line += ",";
-      line += `${names[i]}="${escapeLabelValue(s.labelValues[i])}"`;
-    }
-    out += `${line}} ${formatValue(s.value)}\n`;
+    w.text(" ");
+    w.value(s.value);
+    w.text("\n");
   }
-  return out;
+}
+
+export function writeGenericFamily(w: ExpositionWriter, family: GenericFamily, format: ExpositionFormat): void {
+  if (family.samples.length === 0) return;
+  w.text(header(family.name, family.help, family.type, format));
+  for (const s of family.samples) {
+    w.text(family.type === "counter" ? counterSampleName(s.name, format) : s.name);
+    for (let i = 0; i < s.labels.length; i++) {
+      w.text(i === 0 ? "{" : ",");
+      w.text(s.labels[i][0]);
+      w.text('="');
+      w.labelValue(s.labels[i][1]);
+      w.text('"');
+    }
+    if (s.labels.length > 0) w.text("}");
+    w.text(" ");
+    w.value(s.value);
+    w.text("\n");
+  }
+}
+
+export function renderFamily(family: MetricFamily, format: ExpositionFormat): string {
+  const w = new ExpositionWriter(1024);
+  writeFamily(w, family, format);
+  return w.toString();
 }
 
 export function renderGenericFamily(family: GenericFamily, format: ExpositionFormat): string {
-  if (family.samples.length === 0) return "";
-  const fname = familyName(family.name, family.type, format);
-  let out = `# HELP ${fname} ${escapeHelp(family.help, format)}\n# TYPE ${fname} ${typeName(family.type, format)}\n`;
-  for (const s of family.samples) {
-    const name = family.type === "counter" ? counterSampleName(s.name, format) : s.name;
-    if (s.labels.length === 0) {
-      out += `${name} ${formatValue(s.value)}\n`;
-      continue;
-    }
-    out += `${name}{${s.labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",")}} ${formatValue(s.value)}\n`;
-  }
-  return out;
+  const w = new ExpositionWriter(1024);
+  writeGenericFamily(w, family, format);
+  return w.toString();
 }

@@ -4,7 +4,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { CollectorRegistry } from "../metrics/registry.js";
 import { UnknownCollectorError } from "../metrics/registry.js";
-import { contentTypeOf, negotiateFormat, renderFamily, renderGenericFamily } from "../metrics/exposition.js";
+import { contentTypeOf, negotiateFormat, writeFamily, writeGenericFamily } from "../metrics/exposition.js";
+import { ExpositionWriter } from "../metrics/exposition-writer.js";
 import { selfFamilies } from "../self-metrics.js";
 
 const gzip = promisify(zlib.gzip);
@@ -53,6 +54,7 @@ export function registerMetricsRoute(app: FastifyInstance, opts: MetricsRouteOpt
     },
   });
   let current = 0;
+  const writer = new ExpositionWriter();
 
   app.get(opts.path, async (request: FastifyRequest, reply: FastifyReply) => {
     if (opts.maxRequests > 0 && current >= opts.maxRequests) {
@@ -82,10 +84,12 @@ export function registerMetricsRoute(app: FastifyInstance, opts: MetricsRouteOpt
     try {
       const format = negotiateFormat(request.headers.accept);
       const [families, own] = await Promise.all([opts.collectors.scrape(names), selfFamilies(opts.selfRegistry)]);
-      let body = "";
-      for (const f of families) body += renderFamily(f, format);
-      for (const f of own) body += renderGenericFamily(f, format);
-      if (format === "openmetrics") body += "# EOF\n";
+      // Rendered without a pause, so one writer serves every scrape.
+      writer.reset();
+      for (const f of families) writeFamily(writer, f, format);
+      for (const f of own) writeGenericFamily(writer, f, format);
+      if (format === "openmetrics") writer.text("# EOF\n");
+      const body = writer.toBuffer();
       reply.header("content-type", contentTypeOf(format));
       const acceptEncoding = request.headers["accept-encoding"];
       if (typeof acceptEncoding === "string" && /\bgzip\b/.test(acceptEncoding)) {
