@@ -1,5 +1,4 @@
 import fs from "node:fs";
-import path from "node:path";
 import { isMissing } from "../../host/read.js";
 import { compileGoRegex } from "../../config/values.js";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
@@ -129,14 +128,15 @@ export const collector: CollectorDefinition = {
         if (devices === undefined) return;
         for (const device of devices) {
           if (ignoredDevices.test(device)) continue;
-          const deviceDir = path.join(netClassDir, device);
+          // Concatenated: names from readdir hold no "/", and path.join showed in the scrape's allocations.
+          const deviceDir = `${netClassDir}/${device}`;
           const files = attributeFilesOf(deviceDir);
           // The device went away between listing and reading: nothing to report for it.
           if (files === undefined) continue;
           const raw: Partial<Record<NetClassAttributeFile, string>> = {};
           for (const file of files) {
             // Files the kernel refuses to read (EINVAL for the speed of a down link, EOPNOTSUPP) are left out, as procfs does.
-            const value = readSysfsAttribute(path.join(deviceDir, file)).text;
+            const value = readSysfsAttribute(`${deviceDir}/${file}`).text;
             if (value !== undefined) raw[file as NetClassAttributeFile] = value.trim();
           }
           emitNetClassIface(out, device, parseNetClassIface(raw), options.ignoreInvalidSpeed);

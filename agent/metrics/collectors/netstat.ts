@@ -116,20 +116,28 @@ export const collector: CollectorDefinition = {
   defaultEnabled: true,
   create({ paths, config, logger }) {
     const fieldPattern = compileGoRegex(config.collectors.netstat.fields);
-    // The field regex is evaluated once per counter name, not on every scrape.
-    const selected = new Map<string, boolean>();
+    // The field regex is evaluated once per counter name, not on every scrape; keyed by protocol,
+    // then name, so a scrape builds no "protocol_name" string for a known counter.
+    const selected = new Map<string, Map<string, boolean>>();
+    let selectedKeys = 0;
     const descs = new Map<string, MetricDesc>();
     const wanted: FieldSelector = (protocol, name) => {
-      const key = `${protocol}_${name}`;
-      let match = selected.get(key);
+      let byName = selected.get(protocol);
+      if (byName === undefined) selected.set(protocol, (byName = new Map()));
+      let match = byName.get(name);
       if (match === undefined) {
-        if (selected.size >= MAX_CACHED_KEYS) selected.clear();
+        if (selectedKeys >= MAX_CACHED_KEYS) {
+          for (const m of selected.values()) m.clear();
+          selectedKeys = 0;
+        }
+        const key = `${protocol}_${name}`;
         match = fieldPattern.test(key);
         if (match && !METRIC_NAME_TAIL.test(key)) {
           logger.warn({ field: key }, "netstat field matches --collector.netstat.fields but is not a valid metric name; left out");
           match = false;
         }
-        selected.set(key, match);
+        byName.set(name, match);
+        selectedKeys++;
       }
       return match;
     };
