@@ -9,6 +9,7 @@ import { ExpositionWriter } from "../metrics/exposition-writer.js";
 import { selfFamilies } from "../self-metrics.js";
 
 const gzip = promisify(zlib.gzip);
+const MAX_IDLE_WRITERS = 4;
 
 export interface MetricsRouteOptions {
   path: string;
@@ -54,7 +55,11 @@ export function registerMetricsRoute(app: FastifyInstance, opts: MetricsRouteOpt
     },
   });
   let current = 0;
-  const writer = new ExpositionWriter();
+  // Answers are written into buffers that later scrapes reuse, at most a few kept.
+  const writers: ExpositionWriter[] = [];
+  const giveBack = (w: ExpositionWriter) => {
+    if (writers.length < MAX_IDLE_WRITERS) writers.push(w);
+  };
 
   app.get(opts.path, async (request: FastifyRequest, reply: FastifyReply) => {
     if (opts.maxRequests > 0 && current >= opts.maxRequests) {
@@ -84,18 +89,23 @@ export function registerMetricsRoute(app: FastifyInstance, opts: MetricsRouteOpt
     try {
       const format = negotiateFormat(request.headers.accept);
       const [families, own] = await Promise.all([opts.collectors.scrape(names), selfFamilies(opts.selfRegistry)]);
-      // Rendered without a pause, so one writer serves every scrape.
+      const writer = writers.pop() ?? new ExpositionWriter();
       writer.reset();
       for (const f of families) writeFamily(writer, f, format);
       for (const f of own) writeGenericFamily(writer, f, format);
       if (format === "openmetrics") writer.text("# EOF\n");
-      const body = writer.toBuffer();
+      const body = writer.bytes();
       reply.header("content-type", contentTypeOf(format));
       const acceptEncoding = request.headers["accept-encoding"];
       if (typeof acceptEncoding === "string" && /\bgzip\b/.test(acceptEncoding)) {
         reply.header("content-encoding", "gzip").header("vary", "Accept-Encoding");
-        return reply.send(await gzip(body, { level: 1 }));
+        const compressed = await gzip(body, { level: 1 });
+        giveBack(writer);
+        return reply.send(compressed);
       }
+      // The socket may hold the bytes until they are written: the writer is reused only after
+      // that ('finish'); a response cut short ('close' first) leaves it to the GC.
+      reply.raw.once("finish", () => giveBack(writer));
       return reply.send(body);
     } finally {
       current--;
