@@ -13,6 +13,7 @@ import { isSea } from "node:sea";
  * as it is, which is also how to override one; `NODETAP_RUNTIME_DEFAULTS=off` skips it all.
  * Processes the agent starts (journalctl, the host inventory's helpers) inherit them.
  */
+
 /** Set to "off" to start the binary as it is (the config loader lets this NODETAP_ name pass). */
 export const RUNTIME_DEFAULTS_ENV = "NODETAP_RUNTIME_DEFAULTS";
 

@@ -25,11 +25,6 @@ export class ExpositionWriter {
     return this.len;
   }
 
-  /** The answer so far, as a Buffer of its own (the scratch buffer is reused). */
-  toBuffer(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.len));
-  }
-
   /** The answer so far, in the writer's own buffer: valid until the next reset or write. */
   bytes(): Buffer {
     return this.buf.subarray(0, this.len);
