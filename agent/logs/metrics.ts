@@ -60,13 +60,13 @@ export class LogMetrics {
     });
     this.filesLost = new Counter({
       name: "nodetap_log_files_lost_total",
-      help: "Checkpointed files whose unread rest could not be read: the file no longer exists under any rotated name (deleted while nodetap was down or before it was drained).",
+      help: "Checkpointed files whose unread rest could not be read: the file no longer exists under any rotated name (deleted while nodetap was down or before it was drained), or it was truncated before it was read to its end and no rotated copy of it can be read (none next to it, gone, or a .gz that does not decompress at all).",
       labelNames: ["source"],
       registers,
     });
     this.lostBytes = new Counter({
       name: "nodetap_log_lost_bytes_total",
-      help: "Unread bytes of lost files, as far as known (the file's last size seen minus the acknowledged offset).",
+      help: "Unread bytes of lost files, as far as known (the file's last size seen minus the acknowledged offset, or minus what was read for a truncated file).",
       labelNames: ["source"],
       registers,
     });

@@ -344,19 +344,19 @@ export class FileTailManager {
    * The file's checkpoint names the old generation until its copy is open with a checkpoint of
    * its own; only then does it move to the new generation's start. A checkpoint written in
    * between (and a crash) would otherwise leave no trace of the old generation's unread rest.
-   * When the lookup fails or does not run (shutdown), the entry keeps the old generation, and a
-   * restart looks for its copy (or the new generation's first acknowledged read moves it on).
+   * When the lookup throws or does not run (shutdown), the entry keeps the old generation, and a
+   * restart looks for its copy (or the new generation's first acknowledged read moves it on). A
+   * copy that cannot be drained, or none where the file had unread bytes, is counted lost there.
    */
   private async drainSupersededCopy(t: FileTailer, previous: SupersededGeneration): Promise<void> {
     if (this.stopping) return;
-    let safe: boolean;
     try {
-      safe = await this.recovery.drainAfterTruncation(t.stream, t.spec, previous);
+      await this.recovery.drainAfterTruncation(t.stream, t.spec, previous);
     } catch (err) {
       this.deps.logger.warn({ stream: t.stream, err: (err as Error).message }, "looking for the copy of a truncated file failed");
       return;
     }
-    if (safe && t.committedOffset === 0) this.commit(t, 0);
+    if (t.committedOffset === 0) this.commit(t, 0);
   }
 
   private async reopen(t: FileTailer, file: string, state: "active" | "rotated" = "active"): Promise<boolean> {

@@ -61,6 +61,8 @@ export interface SupersededGeneration {
    * rotator's next round), still in the file and read from there.
    */
   detectedAt: number;
+  /** Bytes of it never read, as far as known: its size when last seen minus what was read. */
+  unreadBytes: number;
 }
 
 export type ReadOutcome = "more" | "eof" | "error";
@@ -358,6 +360,7 @@ export class FileTailer {
       issued,
       seenAt: this.seenAt,
       detectedAt,
+      unreadBytes: Math.max(0, this.size - this.readOffset),
     };
     this.generation++;
     const fp = await computeFingerprint(handle, size, this.deps.settings.fingerprintBytes);

@@ -1,7 +1,6 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import { fingerprintOf, readHead } from "./file-identity.js";
 import { rotatedFilesOf, type RotatedCandidate } from "./rotation-names.js";
@@ -81,23 +80,72 @@ export async function findCopyOf(
 /** Where decompressed copies of rotated .gz files are kept while they are drained. */
 export const UNPACK_DIR = "unpacked";
 
+/** A rotated .gz decompressed into the state directory. */
+export interface UnpackedCopy {
+  file: string;
+  /**
+   * Why it did not decompress to its end (cut short by a full disk or a killed compressor, or
+   * corrupt): `file` holds what came out before that point.
+   */
+  damaged?: string;
+}
+
 /**
  * Decompresses a rotated .gz into `<stateDir>/unpacked/` so it can be tailed like any file
- * (offsets and checkpoints as usual); the caller removes it once it is drained.
+ * (offsets and checkpoints as usual); the caller removes it once it is drained. A .gz that stops
+ * decompressing part way gives what came out before the fault, as `zcat` does: those lines are
+ * still there to read, and only the rest is lost (a corrupt stretch may decode to some garbage
+ * before the decompressor notices, as with zcat). Throws when nothing decompresses at all.
  */
-export async function unpackForDrain(gzFile: string, stateDir: string): Promise<string> {
+export async function unpackForDrain(gzFile: string, stateDir: string): Promise<UnpackedCopy> {
   const dir = path.join(stateDir, UNPACK_DIR);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const target = path.join(dir, `${path.basename(gzFile, ".gz")}-${Date.now()}-${process.pid}`);
   const tmp = `${target}.tmp`;
   try {
-    await pipeline(createReadStream(gzFile), zlib.createGunzip(), createWriteStream(tmp, { mode: 0o600 }));
+    const damaged = await gunzipTolerant(gzFile, tmp);
+    if (damaged !== undefined && (await fs.stat(tmp)).size === 0) throw new Error(damaged);
     await fs.rename(tmp, target);
+    return damaged === undefined ? { file: target } : { file: target, damaged };
   } catch (err) {
     await fs.rm(tmp, { force: true });
     throw err;
   }
-  return target;
+}
+
+/**
+ * Gunzips `gzFile` into `out`; resolves with the decompressor's error if it failed part way
+ * (what it gave before stays in `out`), rejects on a read or write error.
+ */
+function gunzipTolerant(gzFile: string, out: string): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const input = createReadStream(gzFile, { highWaterMark: 16 * 1024 });
+    const gunzip = zlib.createGunzip();
+    const output = createWriteStream(out, { mode: 0o600 });
+    let damaged: string | undefined;
+    let failed = false;
+    const fail = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      input.destroy();
+      gunzip.destroy();
+      output.destroy();
+      reject(err);
+    };
+    input.on("error", fail);
+    output.on("error", fail);
+    gunzip.on("error", (err) => {
+      damaged = err.message;
+      input.unpipe(gunzip);
+      input.destroy();
+      gunzip.unpipe(output);
+      output.end();
+    });
+    output.on("finish", () => {
+      if (!failed) resolve(damaged);
+    });
+    input.pipe(gunzip).pipe(output);
+  });
 }
 
 /** Removes unpacked copies that no checkpoint refers to any more (left by a crash). */

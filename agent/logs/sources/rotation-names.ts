@@ -72,7 +72,8 @@ export function compareRotationAge(a: string, b: string): number {
 
 /**
  * The regular files in `dir` whose names are rotated names of `base`, oldest first (by the names
- * where they tell, else by modification time). Unreadable or vanishing entries are left out.
+ * where they tell, else by modification time). Unreadable or vanishing entries are left out, and
+ * so is a `.gz` next to its uncompressed original.
  */
 export async function rotatedFilesOf(dir: string, base: string): Promise<RotatedCandidate[]> {
   let names: string[];
@@ -88,7 +89,11 @@ export async function rotatedFilesOf(dir: string, base: string): Promise<Rotated
     const st = await fs.lstat(file, { bigint: true }).catch(() => undefined);
     if (st?.isFile()) out.push({ path: file, stat: st, compressed: isCompressedName(name) });
   }
-  return out.sort(
-    (a, b) => compareRotationAge(a.path, b.path) || (a.stat.mtimeNs < b.stat.mtimeNs ? -1 : a.stat.mtimeNs > b.stat.mtimeNs ? 1 : 0),
-  );
+  // The same rotation twice, `name.1` and `name.1.gz`: gzip is still writing the .gz (it removes
+  // its input once done), or it was told to keep it. The uncompressed file is whole; the .gz may
+  // not be yet, and reading both would give its lines twice.
+  const uncompressed = new Set(out.filter((c) => !c.compressed).map((c) => c.path));
+  return out
+    .filter((c) => !(c.compressed && uncompressed.has(c.path.slice(0, -".gz".length))))
+    .sort((a, b) => compareRotationAge(a.path, b.path) || (a.stat.mtimeNs < b.stat.mtimeNs ? -1 : a.stat.mtimeNs > b.stat.mtimeNs ? 1 : 0));
 }

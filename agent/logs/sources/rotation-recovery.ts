@@ -8,7 +8,15 @@ import type { ResumePoint } from "./file-opener.js";
 import type { FileSourceSpec } from "./file-source-spec.js";
 import { findRenamedFile } from "./renamed-file-finder.js";
 import type { SupersededGeneration } from "./file-tailer.js";
-import { MIN_MATCH_BYTES, UNPACK_DIR, findCopyOf, headOf, unpackForDrain, type FingerprintRef } from "./rotated-copies.js";
+import {
+  MIN_MATCH_BYTES,
+  UNPACK_DIR,
+  findCopyOf,
+  headOf,
+  unpackForDrain,
+  type FingerprintRef,
+  type UnpackedCopy,
+} from "./rotated-copies.js";
 import { activePathOf, rotatedFilesOf, type RotatedCandidate } from "./rotation-names.js";
 
 /** What the tail manager lends the recovery. */
@@ -173,19 +181,41 @@ export class RotationRecovery {
 
   async drainCopy(copy: RotatedCandidate, spec: FileSourceSpec, stream: string, resume?: ResumePoint): Promise<boolean> {
     this.claimed.add(copy.path);
-    if (!copy.compressed) return this.host.openDrain(copy.path, spec, { stream, resume });
-    let unpacked: string;
+    if (!copy.compressed) {
+      if (await this.host.openDrain(copy.path, spec, { stream, resume })) return true;
+      // Compressed since it was listed (gzip removes its input once the .gz is whole).
+      const gz = `${copy.path}.gz`;
+      const st = await fs.lstat(gz, { bigint: true }).catch(() => undefined);
+      if (
+        st?.isFile() !== true ||
+        (await fs.access(copy.path).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return false;
+      return this.drainCopy({ path: gz, stat: st, compressed: true }, spec, stream, resume);
+    }
+    let unpacked: UnpackedCopy;
     try {
       unpacked = await unpackForDrain(copy.path, this.host.checkpoints.dir);
     } catch (err) {
+      this.host.metrics.fileErrors.inc({ reason: "decompress" });
       this.host.logger.warn({ file: copy.path, err: (err as Error).message }, "could not decompress a rotated file to drain it");
       return false;
     }
-    const st = await fs.stat(unpacked, { bigint: true });
-    this.unpacked.set(identityKey(st.dev, st.ino), unpacked);
-    if (await this.host.openDrain(unpacked, spec, { stream, resume, originFile: copy.path })) return true;
+    const st = await fs.stat(unpacked.file, { bigint: true });
+    if (unpacked.damaged !== undefined) {
+      this.host.metrics.fileErrors.inc({ reason: "decompress" });
+      this.host.logger.warn(
+        { file: copy.path, err: unpacked.damaged, decompressedBytes: Number(st.size) },
+        "a rotated .gz stops decompressing part way: draining what came out before that, the rest is lost",
+      );
+    }
+    this.unpacked.set(identityKey(st.dev, st.ino), unpacked.file);
+    if (await this.host.openDrain(unpacked.file, spec, { stream, resume, originFile: copy.path })) return true;
     this.unpacked.delete(identityKey(st.dev, st.ino));
-    await fs.rm(unpacked, { force: true });
+    await fs.rm(unpacked.file, { force: true });
     return false;
   }
 
@@ -196,15 +226,16 @@ export class RotationRecovery {
    * the stream's rotated files first, a stalled process): read whole, oldest first. When no copy
    * starts like the generation (it was seen too short to tell, or its copy is gone), every copy
    * made since the tailer last saw the file is read whole, except copies of files read before.
+   * A copy found but not drainable, or none where the generation had bytes not read yet, makes
+   * that rest lost: counted (files and bytes lost) and logged, as a restart would find no more.
    */
-  async drainAfterTruncation(stream: string, spec: FileSourceSpec, previous: SupersededGeneration): Promise<boolean> {
+  async drainAfterTruncation(stream: string, spec: FileSourceSpec, previous: SupersededGeneration): Promise<void> {
     const h = this.host;
     const detectedAt = BigInt(previous.detectedAt) * 1_000_000n;
     const candidates = (await rotatedFilesOf(path.dirname(stream), path.basename(stream))).filter(
       (c) => !h.isTracked(identityKey(c.stat.dev, c.stat.ino)) && c.stat.mtimeNs <= detectedAt,
     );
     let matched = -1;
-    let safe = true;
     if (previous.fingerprintBytes >= MIN_MATCH_BYTES) {
       for (let i = candidates.length - 1; i >= 0 && matched < 0; i--) {
         if (await startsLikeAny(candidates[i], [previous])) matched = i;
@@ -223,9 +254,8 @@ export class RotationRecovery {
       if (await this.drainCopy(copy, spec, stream, resume)) {
         h.logger.info({ file: copy.path, stream, offset: previous.committed }, "draining the rest of a truncated file from its copy");
       } else {
-        // The file's checkpoint keeps naming the old generation: a restart tries again.
-        h.logger.warn({ file: copy.path, stream }, "could not open the copy of a truncated file; its checkpoint keeps it for a restart");
-        safe = false;
+        // Gone since it was found, unreadable, or not gzip after all: a restart would fail alike.
+        this.truncatedRestLost(spec, stream, previous, `its copy ${copy.path} could not be opened or decompressed`);
       }
     } else {
       const since = BigInt(Math.max(0, previous.seenAt - SEEN_SLACK_MS)) * 1_000_000n;
@@ -233,15 +263,31 @@ export class RotationRecovery {
       unread = [];
       for (const c of candidates) if (c.stat.mtimeNs >= since && !(await startsLikeAny(c, finished))) unread.push(c);
     }
+    let drained = 0;
     for (const c of unread) {
       if (!(await this.drainCopy(c, spec, stream))) continue;
+      drained++;
       h.metrics.filesRecovered.inc({ source: spec.name, how: "unread_generation" });
       h.logger.info(
         { file: c.path, stream },
         "draining a copy of a generation of a truncated file that came and went while its reading waited",
       );
     }
-    return safe;
+    // Truncated with bytes not read yet, and no copy next to it: a plain truncation (`: > file`),
+    // or a rotator that puts its copies elsewhere (logrotate's olddir).
+    if (matched < 0 && drained === 0 && previous.unreadBytes > 0) {
+      this.truncatedRestLost(spec, stream, previous, "no rotated copy next to it starts like it");
+    }
+  }
+
+  private truncatedRestLost(spec: FileSourceSpec, stream: string, previous: SupersededGeneration, why: string): void {
+    const h = this.host;
+    h.metrics.filesLost.inc({ source: spec.name });
+    h.metrics.lostBytes.inc({ source: spec.name }, previous.unreadBytes);
+    h.logger.warn(
+      { stream, source: spec.name, offset: previous.committed, unreadBytes: previous.unreadBytes, why },
+      "a log file was truncated before nodetap read all of it, and its unread rest cannot be read: it is lost",
+    );
   }
 
   /**

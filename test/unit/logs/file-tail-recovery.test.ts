@@ -304,4 +304,30 @@ describe("FileTailManager restart recovery", () => {
     expect([...new Set([...heads(second.records), ...heads(third.records)])].sort()).toEqual(["a2", "a3", "b2", "b3"]);
     expect(await counterValue(third.registry, "nodetap_log_files_lost_total")).toBe(0);
   });
+
+  it("reads a truncated file's rest from its copy's .gz cut short, as far as it decompresses", async () => {
+    // copytruncate while running, the copy compressed at once (compress without delaycompress)
+    // and cut short (a full disk, a killed gzip): what decompresses is read, the fault counted.
+    // Before, the copy was dropped whole and nothing said a line was lost.
+    write("app.log", line("a1"));
+    const first = run(
+      config(() => undefined),
+      1500,
+    );
+    await sleep(400);
+    append("app.log", line("a2") + line("a3") + line("a4"));
+    const whole = zlib.gzipSync(fs.readFileSync(path.join(logDir, "app.log")));
+    fs.writeFileSync(path.join(logDir, "app.log.1.gz"), whole.subarray(0, whole.length - 12));
+    const old = new Date(Date.now() - 5000);
+    fs.utimesSync(path.join(logDir, "app.log.1.gz"), old, old);
+    fs.truncateSync(path.join(logDir, "app.log"), 0);
+    append("app.log", "n1\n");
+    const { records, registry } = await first;
+    const heads = messages(records).map((m) => m.split(" ")[0].trim());
+    expect(heads.filter((h) => h !== "a4")).toEqual(["a1", "a2", "a3", "n1"]);
+    expect(await counterValue(registry, "nodetap_log_file_errors_total", { reason: "decompress" })).toBe(1);
+    const restart = await run(config(() => undefined));
+    expect(restart.records).toEqual([]);
+    expect(await counterValue(restart.registry, "nodetap_log_files_lost_total")).toBe(0);
+  });
 });

@@ -1,0 +1,178 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import zlib from "node:zlib";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { defaultsOf } from "../../../agent/config/schema.js";
+import { CheckpointStore } from "../../../agent/logs/checkpoint.js";
+import { logsSchema } from "../../../agent/logs/config.js";
+import type { SupersededGeneration } from "../../../agent/logs/sources/file-tailer.js";
+import { fingerprintOf } from "../../../agent/logs/sources/file-identity.js";
+import { fileSourceSpecs } from "../../../agent/logs/sources/file-source-spec.js";
+import { RotationRecovery } from "../../../agent/logs/sources/rotation-recovery.js";
+import { counterValue, newMetrics, silentLogger } from "./helpers.js";
+
+/**
+ * A file truncated while nodetap runs (copytruncate, or a plain `: > file`) before it was read to
+ * its end: RotationRecovery.drainAfterTruncation reads its rest from a copy, or counts it lost.
+ */
+describe("the rest of a truncated file", () => {
+  let dir: string;
+  let logDir: string;
+  const stream = () => path.join(logDir, "app.log");
+  const oldText = Array.from({ length: 20 }, (_, i) => `old ${i} ${"-".repeat(70)}\n`).join("");
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-truncated-"));
+    logDir = path.join(dir, "logs");
+    fs.mkdirSync(logDir);
+    fs.mkdirSync(path.join(dir, "state"));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** The old generation as the tailer saw it: 256 bytes fingerprinted, 100 read and acknowledged. */
+  function previous(unreadBytes: number): SupersededGeneration {
+    const now = Date.now();
+    const head = Buffer.from(oldText).subarray(0, 256);
+    return {
+      fingerprintBytes: 256,
+      fingerprint: fingerprintOf(head),
+      committed: 100,
+      issued: 100,
+      seenAt: now - 50,
+      detectedAt: now,
+      unreadBytes,
+    };
+  }
+
+  async function recover(prev: SupersededGeneration, open: (file: string) => boolean | Promise<boolean> = () => true) {
+    const { metrics, registry } = newMetrics();
+    const cfg = defaultsOf(logsSchema);
+    cfg.sources.files.include = [`${logDir}/*.log`];
+    const spec = fileSourceSpecs(cfg).find((s) => s.name === "files")!;
+    const checkpoints = await CheckpointStore.open(path.join(dir, "state"), silentLogger, metrics);
+    const opened: Array<{ file: string; text: string; offset?: number; originFile?: string }> = [];
+    const recovery = new RotationRecovery({
+      logger: silentLogger,
+      metrics,
+      checkpoints,
+      spec: () => spec,
+      isTracked: () => false,
+      isResumed: () => false,
+      scanOpens: () => false,
+      slotFree: () => true,
+      openDrain: async (file, _spec, opts) => {
+        opened.push({ file, text: fs.readFileSync(file, "utf8"), offset: opts.resume?.offset, originFile: opts.originFile });
+        return open(file);
+      },
+    });
+    await recovery.drainAfterTruncation(stream(), spec, prev);
+    const count = (name: string, labels?: Record<string, string>) => counterValue(registry, name, labels);
+    return {
+      opened,
+      lost: await count("nodetap_log_files_lost_total"),
+      lostBytes: await count("nodetap_log_lost_bytes_total"),
+      decompressErrors: await count("nodetap_log_file_errors_total", { reason: "decompress" }),
+    };
+  }
+
+  /** A rotated copy made just before the truncation was seen. */
+  function copy(name: string, bytes: Buffer | string): void {
+    const file = path.join(logDir, name);
+    fs.writeFileSync(file, bytes);
+    const before = new Date(Date.now() - 10);
+    fs.utimesSync(file, before, before);
+  }
+
+  it("reads the rest from the copy, from where the old generation's reading stopped", async () => {
+    copy("app.log.1", oldText);
+    const r = await recover(previous(500));
+    expect(r.opened.map((o) => [path.basename(o.file), o.offset])).toEqual([["app.log.1", 100]]);
+    expect([r.lost, r.lostBytes]).toEqual([0, 0]);
+  });
+
+  it("counts the unread rest lost when no copy is next to the file (plain truncation, olddir)", async () => {
+    const r = await recover(previous(500));
+    expect(r.opened).toEqual([]);
+    expect([r.lost, r.lostBytes]).toEqual([1, 500]);
+  });
+
+  it("counts nothing lost when the truncated file had been read to its end", async () => {
+    const r = await recover(previous(0));
+    expect([r.lost, r.lostBytes]).toEqual([0, 0]);
+  });
+
+  it("counts the rest lost when the copy it found cannot be opened (gone since)", async () => {
+    copy("app.log.1", oldText);
+    const r = await recover(previous(500), () => false);
+    expect(r.opened.map((o) => path.basename(o.file))).toEqual(["app.log.1"]);
+    expect([r.lost, r.lostBytes]).toEqual([1, 500]);
+  });
+
+  it("reads a .gz copy cut short as far as it decompresses, and counts the fault", async () => {
+    const gz = zlib.gzipSync(oldText);
+    copy("app.log.1.gz", gz.subarray(0, gz.length - 20));
+    const r = await recover(previous(500));
+    expect(r.opened).toHaveLength(1);
+    const [{ text, originFile, offset }] = r.opened;
+    expect(originFile).toBe(path.join(logDir, "app.log.1.gz"));
+    expect(offset).toBe(100);
+    // What came out is the old text's start, most of it.
+    expect(oldText.startsWith(text)).toBe(true);
+    expect(text.length).toBeGreaterThan(oldText.length / 2);
+    expect(text.length).toBeLessThan(oldText.length);
+    expect([r.decompressErrors, r.lost]).toEqual([1, 0]);
+  });
+
+  it("reads a .gz copy corrupt in the middle up to the fault (what decoded before it was noticed)", async () => {
+    const big = Array.from(
+      { length: 4000 },
+      (_, i) => `old ${i} ${((i * 2654435761) % 2 ** 32).toString(36)}${((i * 40503) % 65521).toString(36)}\n`,
+    ).join("");
+    const gz = zlib.gzipSync(oldText + big);
+    const corrupt = Buffer.from(gz);
+    corrupt.fill(0xff, Math.floor(gz.length * 0.6), Math.floor(gz.length * 0.6) + 64);
+    copy("app.log.1.gz", corrupt);
+    const r = await recover(previous(500));
+    expect(r.opened).toHaveLength(1);
+    const text = r.opened[0].text;
+    // Intact up to the corrupt stretch; deflate may decode some of it to garbage before it notices.
+    const intact = Math.floor((oldText + big).length * 0.5);
+    expect(text.slice(0, intact)).toBe((oldText + big).slice(0, intact));
+    expect(text.length).toBeLessThan((oldText + big).length);
+    expect(r.decompressErrors).toBe(1);
+  });
+
+  it("counts the rest lost when the only copy is named .gz but is not gzip", async () => {
+    copy("app.log.1.gz", oldText);
+    const r = await recover(previous(500));
+    expect(r.opened).toEqual([]);
+    expect([r.decompressErrors, r.lost, r.lostBytes]).toEqual([1, 1, 500]);
+  });
+
+  it("reads the uncompressed copy, not the .gz gzip is still writing beside it", async () => {
+    // logrotate's copytruncate + compress: the copy, then the truncate, then gzip of the copy,
+    // which removes the copy once the .gz is whole. Seen in between, the .gz is cut short.
+    copy("app.log.1", oldText);
+    const gz = zlib.gzipSync(oldText);
+    copy("app.log.1.gz", gz.subarray(0, gz.length / 2));
+    const r = await recover(previous(500));
+    expect(r.opened.map((o) => [path.basename(o.file), o.offset])).toEqual([["app.log.1", 100]]);
+    expect([r.decompressErrors, r.lost]).toEqual([0, 0]);
+  });
+
+  it("reads the .gz when gzip removed the uncompressed copy between the lookup and the open", async () => {
+    copy("app.log.1", oldText);
+    let first = true;
+    const r = await recover(previous(500), (file) => {
+      if (!first) return true;
+      first = false;
+      // gzip finishes now: the .gz is whole, its input gone.
+      fs.writeFileSync(`${file}.gz`, zlib.gzipSync(oldText));
+      fs.rmSync(file);
+      return false;
+    });
+    expect(r.opened.map((o) => path.basename(o.originFile ?? o.file))).toEqual(["app.log.1", "app.log.1.gz"]);
+    expect(r.opened[1]).toMatchObject({ text: oldText, offset: 100 });
+    expect([r.decompressErrors, r.lost]).toEqual([0, 0]);
+  });
+});
