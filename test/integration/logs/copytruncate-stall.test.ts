@@ -3,10 +3,12 @@
 // generations of the file can come and go meanwhile; each lives on only in its copy
 // (app.log.1, app.log.2, ...), and each must be read from there. Found by the crash matrix on
 // a loaded CI machine (copytruncate × startup lost one generation of each file).
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { havePrograms } from "../../helpers/test-programs.js";
 import { AgentProcess, metricValue, waitFor, writeAgentConfig } from "./harness/agent-process.js";
 import { LogReceiver } from "./harness/receiver.js";
 
@@ -156,4 +158,78 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
       expect(metricValue(await agent.metrics(), "nodetap_log_files_lost_total")).toBe(0);
     },
   );
+
+  it.runIf(havePrograms("copytruncate + compress", "logrotate"))(
+    "reads every generation from the .gz the real logrotate made of its copy (copytruncate + compress) while the sink refused",
+    { timeout: 90_000 },
+    async () => {
+      // compress without delaycompress: logrotate copies app.log to app.log.1, truncates app.log,
+      // then gzips app.log.1 to app.log.1.gz and removes app.log.1. By the time reading resumes
+      // the unread rest of each generation is only in a .gz.
+      const env = await setup();
+      const conf = path.join(path.dirname(env.logDir), "logrotate.conf");
+      fs.writeFileSync(conf, `${env.active} {\n  rotate 8\n  copytruncate\n  compress\n}\n`);
+      const logrotate = () => execFileSync("logrotate", ["-f", "-s", path.join(path.dirname(env.logDir), "logrotate.state"), conf]);
+      fs.writeFileSync(env.active, lines(0, 500));
+      const agent = await start(env);
+      await waitFor("500 lines", () => env.got.size >= 500, 30_000);
+
+      await env.receiver.refuse();
+      fs.appendFileSync(env.active, lines(500, 4500));
+      await waitFor(
+        "the in-flight budget used up",
+        async () => metricValue(await agent.metrics(), "nodetap_log_in_flight_bytes") >= 60 * 1024,
+        30_000,
+      );
+      logrotate();
+      fs.appendFileSync(env.active, lines(4500, 5000));
+      logrotate();
+      fs.appendFileSync(env.active, lines(5000, 5200));
+      expect(fs.readdirSync(env.logDir).sort()).toEqual(["app.log", "app.log.1.gz", "app.log.2.gz"]);
+      await new Promise((r) => setTimeout(r, 500));
+      await env.receiver.reopen();
+
+      await waitFor("5200 lines", () => env.got.size >= 5200, 30_000).catch(() => undefined);
+      expect(missing(env, 5200)).toEqual([]);
+      expect(env.late).toBe(0);
+      const metrics = await agent.metrics();
+      expect(metricValue(metrics, "nodetap_log_files_lost_total")).toBe(0);
+      expect(metricValue(metrics, "nodetap_log_file_errors_total", { reason: "decompress" })).toBe(0);
+    },
+  );
+
+  it("counts what a plain truncation removed before it was read as lost, in lines' bytes", { timeout: 90_000 }, async () => {
+    // `: > app.log` (or a rotator whose copies go elsewhere, logrotate's olddir): no copy to read
+    // the rest from. Lost, but not silently.
+    const env = await setup();
+    fs.writeFileSync(env.active, lines(0, 500));
+    const agent = await start(env);
+    await waitFor("500 lines", () => env.got.size >= 500, 30_000);
+    await env.receiver.refuse();
+    fs.appendFileSync(env.active, lines(500, 4500));
+    await waitFor(
+      "the in-flight budget used up",
+      async () => metricValue(await agent.metrics(), "nodetap_log_in_flight_bytes") >= 60 * 1024,
+      30_000,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    fs.truncateSync(env.active, 0);
+    fs.appendFileSync(env.active, lines(4500, 4600));
+    await new Promise((r) => setTimeout(r, 500));
+    await env.receiver.reopen();
+
+    await waitFor("line 4599", () => env.got.has(4599), 30_000).catch(() => undefined);
+    const gone = missing(env, 4600);
+    const metrics = await agent.metrics();
+    console.log(
+      `plain truncation: ${gone.length} lines lost (${gone[0]}-${gone[gone.length - 1]}), counted ${metricValue(metrics, "nodetap_log_lost_bytes_total")} bytes`,
+    );
+    expect(gone.length).toBeGreaterThan(3000);
+    expect(gone.every((s) => s >= 500 && s < 4500)).toBe(true);
+    expect(metricValue(metrics, "nodetap_log_files_lost_total")).toBe(1);
+    // The lines' bytes, and the rest of the line reading stopped in (its start went out cut short).
+    const goneBytes = gone.reduce((n, s) => n + line(s).length, 0);
+    expect(metricValue(metrics, "nodetap_log_lost_bytes_total")).toBeGreaterThanOrEqual(goneBytes);
+    expect(metricValue(metrics, "nodetap_log_lost_bytes_total")).toBeLessThan(goneBytes + line(gone[0] - 1).length);
+  });
 });
