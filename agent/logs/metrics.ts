@@ -54,7 +54,7 @@ export class LogMetrics {
     });
     this.fileErrors = new Counter({
       name: "nodetap_log_file_errors_total",
-      help: "Files that could not be opened or read, or were skipped, by reason (permission, directory, not_regular, loop, read, ...).",
+      help: "Files that could not be opened or read, or were skipped, by reason (permission, directory, not_regular, loop, read, ...; decompress: a rotated .gz that did not decompress to its end, read as far as it did; unpack: one that could not be unpacked into the checkpoint directory).",
       labelNames: ["reason"],
       registers,
     });

@@ -342,11 +342,11 @@ export class FileTailManager {
   /**
    * copytruncate while nodetap runs: what it had not read (or had not acknowledged) is in copies.
    * The file's checkpoint names the old generation until its copy is open with a checkpoint of
-   * its own; only then does it move to the new generation's start. A checkpoint written in
-   * between (and a crash) would otherwise leave no trace of the old generation's unread rest.
-   * When the lookup throws or does not run (shutdown), the entry keeps the old generation, and a
-   * restart looks for its copy (or the new generation's first acknowledged read moves it on). A
-   * copy that cannot be drained, or none where the file had unread bytes, is counted lost there.
+   * its own, or its rest was counted lost (no copy to read, or one that cannot be); only then
+   * does it move to the new generation's start. A checkpoint written in between (and a crash)
+   * would otherwise leave no trace of the old generation's unread rest. When the lookup throws
+   * or does not run (shutdown), the entry keeps the old generation, and a restart looks for its
+   * copy (or the new generation's first acknowledged read moves it on).
    */
   private async drainSupersededCopy(t: FileTailer, previous: SupersededGeneration): Promise<void> {
     if (this.stopping) return;

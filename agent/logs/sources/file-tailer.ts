@@ -36,7 +36,8 @@ export interface TailerDeps {
    * The file was truncated or rewritten in place (copytruncate): the previous generation, with
    * its fingerprint and the offset acknowledged in it, may live on in a copy to drain. The new
    * generation's start is not committed: the callee commits it once that copy holds a
-   * checkpoint of its own (until then the file's entry is all that leads a restart to the copy).
+   * checkpoint of its own, or the rest was counted lost (until then the file's entry is all that
+   * leads a restart to the copy).
    * Without this callback it is committed at once.
    */
   superseded?(tailer: FileTailer, previous: SupersededGeneration): void;

@@ -84,19 +84,26 @@ export const UNPACK_DIR = "unpacked";
 export interface UnpackedCopy {
   file: string;
   /**
-   * Why it did not decompress to its end (cut short by a full disk or a killed compressor, or
-   * corrupt): `file` holds what came out before that point.
+   * zlib's error where it stopped decompressing (cut short by a full disk or a killed compressor,
+   * or corrupt): `file` holds what came out before that point.
    */
-  damaged?: string;
+  damaged?: Error;
 }
 
 /**
  * Decompresses a rotated .gz into `<stateDir>/unpacked/` so it can be tailed like any file
  * (offsets and checkpoints as usual); the caller removes it once it is drained. A .gz that stops
  * decompressing part way gives what came out before the fault, as `zcat` does: those lines are
- * still there to read, and only the rest is lost (a corrupt stretch may decode to some garbage
- * before the decompressor notices, as with zcat). Throws when nothing decompresses at all.
+ * still there to read, and only the rest is lost. Deflate has no checksum before its trailer, so a
+ * corrupt stretch (rather than a cut) may decode to made-up or repeated text before zlib notices,
+ * as with zcat, and zlib reports both alike. Throws zlib's error when nothing decompresses at all,
+ * and the read or write error when the .gz cannot be read or the copy not written.
  */
+/** Whether `err` is zlib's (the data), not the file system's. */
+export function isZlibError(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code?.startsWith("Z_") === true;
+}
+
 export async function unpackForDrain(gzFile: string, stateDir: string): Promise<UnpackedCopy> {
   const dir = path.join(stateDir, UNPACK_DIR);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -104,7 +111,7 @@ export async function unpackForDrain(gzFile: string, stateDir: string): Promise<
   const tmp = `${target}.tmp`;
   try {
     const damaged = await gunzipTolerant(gzFile, tmp);
-    if (damaged !== undefined && (await fs.stat(tmp)).size === 0) throw new Error(damaged);
+    if (damaged !== undefined && (await fs.stat(tmp)).size === 0) throw damaged;
     await fs.rename(tmp, target);
     return damaged === undefined ? { file: target } : { file: target, damaged };
   } catch (err) {
@@ -117,12 +124,12 @@ export async function unpackForDrain(gzFile: string, stateDir: string): Promise<
  * Gunzips `gzFile` into `out`; resolves with the decompressor's error if it failed part way
  * (what it gave before stays in `out`), rejects on a read or write error.
  */
-function gunzipTolerant(gzFile: string, out: string): Promise<string | undefined> {
+function gunzipTolerant(gzFile: string, out: string): Promise<Error | undefined> {
   return new Promise((resolve, reject) => {
     const input = createReadStream(gzFile, { highWaterMark: 16 * 1024 });
     const gunzip = zlib.createGunzip();
     const output = createWriteStream(out, { mode: 0o600 });
-    let damaged: string | undefined;
+    let damaged: Error | undefined;
     let failed = false;
     const fail = (err: Error) => {
       if (failed) return;
@@ -135,7 +142,7 @@ function gunzipTolerant(gzFile: string, out: string): Promise<string | undefined
     input.on("error", fail);
     output.on("error", fail);
     gunzip.on("error", (err) => {
-      damaged = err.message;
+      damaged = err;
       input.unpipe(gunzip);
       input.destroy();
       gunzip.unpipe(output);

@@ -13,6 +13,7 @@ import {
   UNPACK_DIR,
   findCopyOf,
   headOf,
+  isZlibError,
   unpackForDrain,
   type FingerprintRef,
   type UnpackedCopy,
@@ -200,16 +201,24 @@ export class RotationRecovery {
     try {
       unpacked = await unpackForDrain(copy.path, this.host.checkpoints.dir);
     } catch (err) {
-      this.host.metrics.fileErrors.inc({ reason: "decompress" });
-      this.host.logger.warn({ file: copy.path, err: (err as Error).message }, "could not decompress a rotated file to drain it");
+      const zlibError = isZlibError(err);
+      this.host.metrics.fileErrors.inc({ reason: zlibError ? "decompress" : "unpack" });
+      this.host.logger.warn(
+        {
+          file: copy.path,
+          err: (err as Error).message,
+          unpackDir: zlibError ? undefined : path.join(this.host.checkpoints.dir, UNPACK_DIR),
+        },
+        zlibError ? "a rotated .gz does not decompress: nothing of it can be read" : "could not unpack a rotated .gz to drain it",
+      );
       return false;
     }
     const st = await fs.stat(unpacked.file, { bigint: true });
     if (unpacked.damaged !== undefined) {
       this.host.metrics.fileErrors.inc({ reason: "decompress" });
       this.host.logger.warn(
-        { file: copy.path, err: unpacked.damaged, decompressedBytes: Number(st.size) },
-        "a rotated .gz stops decompressing part way: draining what came out before that, the rest is lost",
+        { file: copy.path, err: unpacked.damaged.message, decompressedBytes: Number(st.size) },
+        "a rotated .gz stops decompressing part way (cut short, or corrupt: then the end of what came out may be garbage): draining what came out, the rest is lost",
       );
     }
     this.unpacked.set(identityKey(st.dev, st.ino), unpacked.file);
@@ -253,7 +262,7 @@ export class RotationRecovery {
       };
       if (await this.drainCopy(copy, spec, stream, resume)) {
         h.logger.info({ file: copy.path, stream, offset: previous.committed }, "draining the rest of a truncated file from its copy");
-      } else {
+      } else if (!(await this.copyTailedAlready(stream, previous))) {
         // Gone since it was found, unreadable, or not gzip after all: a restart would fail alike.
         this.truncatedRestLost(spec, stream, previous, `its copy ${copy.path} could not be opened or decompressed`);
       }
@@ -275,9 +284,25 @@ export class RotationRecovery {
     }
     // Truncated with bytes not read yet, and no copy next to it: a plain truncation (`: > file`),
     // or a rotator that puts its copies elsewhere (logrotate's olddir).
-    if (matched < 0 && drained === 0 && previous.unreadBytes > 0) {
+    if (matched < 0 && drained === 0 && previous.unreadBytes > 0 && !(await this.copyTailedAlready(stream, previous))) {
       this.truncatedRestLost(spec, stream, previous, "no rotated copy next to it starts like it");
     }
+  }
+
+  /**
+   * Whether a copy of the truncated generation is read already: a source whose globs name rotated
+   * files too (`app.log*`, the pods preset's `*.log.*`) opens the copy as a file of its own, read
+   * whole. Where the generation was seen too short to tell its copy, any rotated file tailed and
+   * made since it was last seen may be it.
+   */
+  private async copyTailedAlready(stream: string, previous: SupersededGeneration): Promise<boolean> {
+    const detectedAt = BigInt(previous.detectedAt) * 1_000_000n;
+    const since = BigInt(Math.max(0, previous.seenAt - SEEN_SLACK_MS)) * 1_000_000n;
+    for (const c of await rotatedFilesOf(path.dirname(stream), path.basename(stream))) {
+      if (!this.host.isTracked(identityKey(c.stat.dev, c.stat.ino)) || c.stat.mtimeNs > detectedAt) continue;
+      if (previous.fingerprintBytes < MIN_MATCH_BYTES ? c.stat.mtimeNs >= since : await startsLikeAny(c, [previous])) return true;
+    }
+    return false;
   }
 
   private truncatedRestLost(spec: FileSourceSpec, stream: string, previous: SupersededGeneration, why: string): void {
