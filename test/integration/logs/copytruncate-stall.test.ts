@@ -81,6 +81,14 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
     fs.truncateSync(active, 0);
   }
 
+  /** Waits until the agent stopped reading: its in-flight budget is used up (the sink refuses). */
+  const budgetUsedUp = (agent: AgentProcess) =>
+    waitFor(
+      "the in-flight budget used up",
+      async () => metricValue(await agent.metrics(), "nodetap_log_in_flight_bytes") >= 60 * 1024,
+      30_000,
+    );
+
   const missing = (env: Env, upTo: number) => Array.from({ length: upTo }, (_, i) => i).filter((s) => !env.got.has(s));
 
   /** The file's checkpoint, once the checkpoint file also says the source ran (a restart, not a first start, follows). */
@@ -105,11 +113,7 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
 
     await env.receiver.refuse();
     fs.appendFileSync(env.active, lines(500, 4500)); // ~300 KB: far more than the budget lets it read
-    await waitFor(
-      "the in-flight budget used up",
-      async () => metricValue(await agent.metrics(), "nodetap_log_in_flight_bytes") >= 60 * 1024,
-      30_000,
-    );
+    await budgetUsedUp(agent);
     copyTruncate(env.active); // 500-4500 partly read: its rest is in app.log.1
     fs.appendFileSync(env.active, lines(4500, 5000)); // a generation nodetap never looks at
     copyTruncate(env.active); // ... now app.log.1; the first copy is app.log.2
@@ -142,11 +146,7 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
       fs.writeFileSync(env.active, lines(4000, 4500));
       await env.receiver.refuse();
       agent = await start(env);
-      await waitFor(
-        "the in-flight budget used up",
-        async () => metricValue(await agent.metrics(), "nodetap_log_in_flight_bytes") >= 60 * 1024,
-        30_000,
-      );
+      await budgetUsedUp(agent);
       copyTruncate(env.active); // 4000-4500 never read from app.log: only in the new app.log.1 now
       fs.appendFileSync(env.active, lines(4500, 4700));
       await new Promise((r) => setTimeout(r, 500));
@@ -176,11 +176,7 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
 
       await env.receiver.refuse();
       fs.appendFileSync(env.active, lines(500, 4500));
-      await waitFor(
-        "the in-flight budget used up",
-        async () => metricValue(await agent.metrics(), "nodetap_log_in_flight_bytes") >= 60 * 1024,
-        30_000,
-      );
+      await budgetUsedUp(agent);
       logrotate();
       fs.appendFileSync(env.active, lines(4500, 5000));
       logrotate();
@@ -207,11 +203,7 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
     await waitFor("500 lines", () => env.got.size >= 500, 30_000);
     await env.receiver.refuse();
     fs.appendFileSync(env.active, lines(500, 4500));
-    await waitFor(
-      "the in-flight budget used up",
-      async () => metricValue(await agent.metrics(), "nodetap_log_in_flight_bytes") >= 60 * 1024,
-      30_000,
-    );
+    await budgetUsedUp(agent);
     await new Promise((r) => setTimeout(r, 300));
     fs.truncateSync(env.active, 0);
     fs.appendFileSync(env.active, lines(4500, 4600));
@@ -242,11 +234,7 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
     await waitFor("500 lines", () => env.got.size >= 500, 30_000);
     await env.receiver.refuse();
     fs.appendFileSync(env.active, lines(500, 4500));
-    await waitFor(
-      "the in-flight budget used up",
-      async () => metricValue(await agent.metrics(), "nodetap_log_in_flight_bytes") >= 60 * 1024,
-      30_000,
-    );
+    await budgetUsedUp(agent);
     copyTruncate(env.active);
     fs.appendFileSync(env.active, lines(4500, 4600));
     await new Promise((r) => setTimeout(r, 500));
