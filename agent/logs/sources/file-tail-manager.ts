@@ -287,10 +287,15 @@ export class FileTailManager {
       open.total++;
     }
     // A rotated name that the globs match too (the pods preset's 0.log.<time>) is drained as part
-    // of its active file's stream, before it.
+    // of its active file's stream, before it, when the source names that active file: whether or
+    // not it is there now (between the kubelet's rename and the runtime's reopen it is not, and a
+    // stream of its own would send the rotated file's lines in a lane of their own, ahead of the
+    // older rotated files still read in the stream's lane).
     await mapConcurrently(fresh, ([file, spec]) => {
       const active = activePathOf(file);
-      return active !== undefined && files.has(active) ? this.openNew(file, spec, true, { stream: active }) : this.openNew(file, spec);
+      return active !== undefined && (files.has(active) || this.stillConfigured(spec, active))
+        ? this.openNew(file, spec, true, { stream: active })
+        : this.openNew(file, spec);
     });
     await this.detectRotations(seen);
     waiting += await this.recovery.recoverPending(() => this.stopping);

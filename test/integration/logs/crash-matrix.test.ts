@@ -58,12 +58,11 @@ function checkDelivery(r: TortureResult): string {
  * puts into the old file after nodetap read it to its end and moved on (the writer reopens a
  * moment after the rename: a few lines per rotation on a loaded machine, about 0.03 % in the long
  * runs). A broken order shows up as whole files late: 2.5–48 % of the lines before issue 9's
- * fixes, 14–25 % for copytruncate × startup before the copies went first. Part of a file late
- * is still seen in kubelet × drain (seed 11): 3–6 % of the lines in 3 of 17 runs in isolation on
- * 2026-12-06, as often before that day's truncation changes as after, always after a restart that
- * recovered .gz copies of rotated files while the scan also tails the uncompressed rotated file
- * (pods preset globs `*.log.*`); not fixed yet. A run over the bound is run again, and the second
- * run must hold it (delivery is asserted on both).
+ * fixes, 14–25 % for copytruncate × startup before the copies went first. kubelet × drain had
+ * 3–6 % of its lines late in about one run in six until 2026-12-06: a scan that came between the
+ * kubelet's rename of 0.log and the runtime's reopen read the rotated file in a lane of its own
+ * (test/unit/logs/rotated-name-stream.test.ts); 0 in 22 runs since. A run over the bound is run
+ * again, and the second run must hold it (delivery is asserted on both).
  */
 async function check(options: Partial<TortureOptions>): Promise<void> {
   const first = await runTorture(options);
