@@ -1,8 +1,8 @@
-import { createReadStream, createWriteStream } from "node:fs";
-import fs from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import zlib from "node:zlib";
-import { fingerprintOf, readHead } from "./file-identity.js";
+import { fingerprintOf, identityKey, readHead } from "./file-identity.js";
 import { rotatedFilesOf, type RotatedCandidate } from "./rotation-names.js";
 
 /**
@@ -18,25 +18,28 @@ export interface FingerprintRef {
   fingerprint: string;
 }
 
-/** The first `length` bytes of a file, decompressed first when it is a .gz. */
+/**
+ * The first `length` bytes of a rotated file (the one listed, wherever the rotator moved it
+ * since), decompressed first when it is a .gz.
+ */
 export async function headOf(candidate: RotatedCandidate, length: number): Promise<Buffer | undefined> {
+  const handle = await openCandidate(candidate).catch(() => undefined);
+  if (handle === undefined) return undefined;
   if (!candidate.compressed) {
-    const handle = await fs.open(candidate.path, "r").catch(() => undefined);
-    if (handle === undefined) return undefined;
     try {
       return await readHead(handle, length);
     } finally {
       await handle.close();
     }
   }
-  return gunzipHead(candidate.path, length);
+  return gunzipHead(handle, length);
 }
 
-async function gunzipHead(file: string, length: number): Promise<Buffer | undefined> {
+async function gunzipHead(gz: FileHandle, length: number): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let got = 0;
-    const input = createReadStream(file, { highWaterMark: 16 * 1024 });
+    const input = gz.createReadStream({ highWaterMark: 16 * 1024 });
     const gunzip = zlib.createGunzip();
     const done = (value: Buffer | undefined) => {
       input.destroy();
@@ -104,13 +107,47 @@ export function isZlibError(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code?.startsWith("Z_") === true;
 }
 
-export async function unpackForDrain(gzFile: string, stateDir: string): Promise<UnpackedCopy> {
+/**
+ * Where the rotated file `c` was when it was listed is now: at its path, or under the name the
+ * rotator gave it since (a numbered chain shifts `name.1.gz` to `name.2.gz`, and `name.1.gz` is
+ * then the next copy). Undefined when it is gone.
+ */
+export async function currentPathOf(c: RotatedCandidate): Promise<string | undefined> {
+  const wanted = identityKey(c.stat.dev, c.stat.ino);
+  const st = await fs.lstat(c.path, { bigint: true }).catch(() => undefined);
+  if (st !== undefined && identityKey(st.dev, st.ino) === wanted) return c.path;
+  const dir = path.dirname(c.path);
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    const other = await fs.lstat(path.join(dir, name), { bigint: true }).catch(() => undefined);
+    if (other?.isFile() === true && identityKey(other.dev, other.ino) === wanted) return path.join(dir, name);
+  }
+  return undefined;
+}
+
+/** Opens the rotated file `c` was when it was listed, wherever it is now (currentPathOf); throws ENOENT when it is gone. */
+export async function openCandidate(c: RotatedCandidate): Promise<FileHandle> {
+  const wanted = identityKey(c.stat.dev, c.stat.ino);
+  // Twice at most: the rotator may move it between the lookup and the open.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const file = await currentPathOf(c);
+    if (file === undefined) break;
+    const handle = await fs.open(file, "r").catch(() => undefined);
+    if (handle === undefined) continue;
+    const st = await handle.stat({ bigint: true }).catch(() => undefined);
+    if (st !== undefined && identityKey(st.dev, st.ino) === wanted) return handle;
+    await handle.close();
+  }
+  throw Object.assign(new Error(`${c.path} is gone (rotated away or deleted) before it could be read`), { code: "ENOENT" });
+}
+
+export async function unpackForDrain(copy: RotatedCandidate, stateDir: string): Promise<UnpackedCopy> {
+  const gzFile = copy.path;
   const dir = path.join(stateDir, UNPACK_DIR);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const target = path.join(dir, `${path.basename(gzFile, ".gz")}-${Date.now()}-${process.pid}`);
   const tmp = `${target}.tmp`;
   try {
-    const damaged = await gunzipTolerant(gzFile, tmp);
+    const damaged = await gunzipTolerant(await openCandidate(copy), tmp);
     if (damaged !== undefined && (await fs.stat(tmp)).size === 0) throw damaged;
     await fs.rename(tmp, target);
     return damaged === undefined ? { file: target } : { file: target, damaged };
@@ -124,9 +161,9 @@ export async function unpackForDrain(gzFile: string, stateDir: string): Promise<
  * Gunzips `gzFile` into `out`; resolves with the decompressor's error if it failed part way
  * (what it gave before stays in `out`), rejects on a read or write error.
  */
-function gunzipTolerant(gzFile: string, out: string): Promise<Error | undefined> {
+function gunzipTolerant(gz: FileHandle, out: string): Promise<Error | undefined> {
   return new Promise((resolve, reject) => {
-    const input = createReadStream(gzFile, { highWaterMark: 16 * 1024 });
+    const input = gz.createReadStream({ highWaterMark: 16 * 1024 });
     const gunzip = zlib.createGunzip();
     const output = createWriteStream(out, { mode: 0o600 });
     let damaged: Error | undefined;

@@ -11,6 +11,7 @@ import type { SupersededGeneration } from "./file-tailer.js";
 import {
   MIN_MATCH_BYTES,
   UNPACK_DIR,
+  currentPathOf,
   findCopyOf,
   headOf,
   isZlibError,
@@ -61,8 +62,14 @@ const UNSEEN_SLACK_MS = 1000;
 export class RotationRecovery {
   private pending: FileCheckpoint[] = [];
   private running = false;
-  /** Rotated copies (.gz or copytruncate's) drained for a checkpoint: not new files. */
-  private readonly claimed = new Set<string>();
+  /**
+   * Rotated copies (.gz or copytruncate's) drained for a checkpoint at start-up, by device and
+   * inode: not new files for recoverUnseen. Not by path: a numbered chain (`name.1.gz` ->
+   * `name.2.gz`) can shift while recovery runs, and the next copy then lies at a claimed path
+   * (the crash matrix's copytruncate-compress lost that whole generation). Dropped once
+   * recoverUnseen ran, its one reader.
+   */
+  private claimed: Set<string> | undefined = new Set<string>();
   /** Unpacked copies of .gz files by the identity of the copy, removed once drained. */
   readonly unpacked = new Map<string, string>();
 
@@ -181,9 +188,11 @@ export class RotationRecovery {
   }
 
   async drainCopy(copy: RotatedCandidate, spec: FileSourceSpec, stream: string, resume?: ResumePoint): Promise<boolean> {
-    this.claimed.add(copy.path);
+    this.claimed?.add(identityKey(copy.stat.dev, copy.stat.ino));
     if (!copy.compressed) {
-      if (await this.host.openDrain(copy.path, spec, { stream, resume })) return true;
+      // Where it is now: a numbered chain may have shifted it since it was listed.
+      const file = (await currentPathOf(copy)) ?? copy.path;
+      if (await this.host.openDrain(file, spec, { stream, resume })) return true;
       // Compressed since it was listed (gzip removes its input once the .gz is whole).
       const gz = `${copy.path}.gz`;
       const st = await fs.lstat(gz, { bigint: true }).catch(() => undefined);
@@ -199,7 +208,7 @@ export class RotationRecovery {
     }
     let unpacked: UnpackedCopy;
     try {
-      unpacked = await unpackForDrain(copy.path, this.host.checkpoints.dir);
+      unpacked = await unpackForDrain(copy, this.host.checkpoints.dir);
     } catch (err) {
       const zlibError = isZlibError(err);
       this.host.metrics.fileErrors.inc({ reason: zlibError ? "decompress" : "unpack" });
@@ -349,6 +358,14 @@ export class RotationRecovery {
    * sources that ran before (a first start follows startAt instead).
    */
   async recoverUnseen(streams: ReadonlyMap<string, FileSourceSpec>, previous: readonly FileCheckpoint[]): Promise<void> {
+    try {
+      await this.drainUnseen(streams, previous);
+    } finally {
+      this.claimed = undefined;
+    }
+  }
+
+  private async drainUnseen(streams: ReadonlyMap<string, FileSourceSpec>, previous: readonly FileCheckpoint[]): Promise<void> {
     const since = this.host.checkpoints.previousRunScannedAt;
     if (since === undefined) return;
     const threshold = BigInt(Math.max(0, since - UNSEEN_SLACK_MS)) * 1_000_000n;
@@ -357,7 +374,7 @@ export class RotationRecovery {
       const finished = this.host.checkpoints.finishedOf(stream);
       for (const c of await rotatedFilesOf(path.dirname(stream), path.basename(stream))) {
         const key = identityKey(c.stat.dev, c.stat.ino);
-        if (this.host.isTracked(key) || this.claimed.has(c.path) || c.stat.mtimeNs < threshold) continue;
+        if (this.host.isTracked(key) || this.claimed?.has(key) === true || c.stat.mtimeNs < threshold) continue;
         // The checkpointed file itself (not a new file that got a deleted file's inode).
         const own = previousByKey.get(key);
         if (own !== undefined && (await startsLikeAny(c, [own]))) continue;

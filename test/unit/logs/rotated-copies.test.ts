@@ -1,0 +1,55 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import zlib from "node:zlib";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { headOf, unpackForDrain } from "../../../agent/logs/sources/rotated-copies.js";
+import { rotatedFilesOf } from "../../../agent/logs/sources/rotation-names.js";
+
+/**
+ * A numbered chain shifts while nodetap works through a listing of it (logrotate renames
+ * app.log.1.gz to app.log.2.gz and writes a new app.log.1.gz): what was listed is read wherever
+ * it went, never the file that took its name. Reading by name lost a whole generation in the
+ * crash matrix's copytruncate-compress × drain (about one run in eight).
+ */
+describe("rotated copies read by identity", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-copies-"));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const gen = (name: string) => Array.from({ length: 50 }, (_, i) => `${name} ${i} ${"-".repeat(60)}\n`).join("");
+  const shift = () => {
+    fs.renameSync(path.join(dir, "app.log.1.gz"), path.join(dir, "app.log.2.gz"));
+    fs.writeFileSync(path.join(dir, "app.log.1.gz"), zlib.gzipSync(gen("next")));
+  };
+
+  it("reads the head and unpacks the .gz that was listed, after the chain shifted", async () => {
+    fs.writeFileSync(path.join(dir, "app.log.1.gz"), zlib.gzipSync(gen("listed")));
+    const [listed] = await rotatedFilesOf(dir, "app.log");
+    shift();
+    expect((await headOf(listed, 6))?.toString()).toBe("listed");
+    const unpacked = await unpackForDrain(listed, path.join(dir, "state"));
+    expect(fs.readFileSync(unpacked.file, "utf8")).toBe(gen("listed"));
+  });
+
+  it("reads the head of a plain rotated file that was renamed since", async () => {
+    fs.writeFileSync(path.join(dir, "app.log.1"), gen("listed"));
+    const [listed] = await rotatedFilesOf(dir, "app.log");
+    fs.renameSync(path.join(dir, "app.log.1"), path.join(dir, "app.log.2"));
+    fs.writeFileSync(path.join(dir, "app.log.1"), gen("next"));
+    expect((await headOf(listed, 6))?.toString()).toBe("listed");
+  });
+
+  it("finds nothing once the listed file is gone, rather than the file that took its name", async () => {
+    fs.writeFileSync(path.join(dir, "app.log.1.gz"), zlib.gzipSync(gen("listed")));
+    const [listed] = await rotatedFilesOf(dir, "app.log");
+    fs.rmSync(path.join(dir, "app.log.1.gz"));
+    fs.writeFileSync(path.join(dir, "app.log.1.gz"), zlib.gzipSync(gen("next")));
+    // The new file may reuse the inode of the deleted one: then it is the same file to us too.
+    const reused = fs.statSync(path.join(dir, "app.log.1.gz")).ino === Number(listed.stat.ino);
+    expect(await headOf(listed, 6)).toEqual(reused ? Buffer.from("next 0") : undefined);
+    if (!reused) await expect(unpackForDrain(listed, path.join(dir, "state"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+});
