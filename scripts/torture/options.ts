@@ -1,6 +1,14 @@
 /** What a torture run does: the rotation scheme, the crash pattern, rates and sizes. */
 
-export const SCHEMES = ["rename-chain", "dateext", "delaycompress", "copytruncate", "kubelet"] as const;
+export const SCHEMES = [
+  "rename-chain",
+  "dateext",
+  "delaycompress",
+  "compress",
+  "copytruncate",
+  "copytruncate-compress",
+  "kubelet",
+] as const;
 export type Scheme = (typeof SCHEMES)[number];
 
 export const CRASH_MODES = ["random", "startup", "drain", "sink-refusing", "none"] as const;

@@ -16,7 +16,7 @@ export function formatReport(r: TortureResult): string {
     ["duplicates", String(r.duplicates)],
     ["out of order", String(r.outOfOrder)],
   ];
-  if (o.scheme === "copytruncate") {
+  if (o.scheme === "copytruncate" || o.scheme === "copytruncate-compress") {
     rows.push(["rotator race lines", `${r.rotatorRaceLines} missing of ${r.rotatorRaceWindowLines} written between copy and truncate`]);
   }
   rows.push(

@@ -71,20 +71,24 @@ export interface Rotator {
 export function newRotator(scheme: Scheme, writer: TortureWriter, keep: number, prng: Prng, history: FileHistory): Rotator {
   switch (scheme) {
     case "rename-chain":
-      return new RenameChain(writer, keep, prng, history, false);
+      return new RenameChain(writer, keep, prng, history, "none");
     case "delaycompress":
-      return new RenameChain(writer, keep, prng, history, true);
+      return new RenameChain(writer, keep, prng, history, "delayed");
+    case "compress":
+      return new RenameChain(writer, keep, prng, history, "at-once");
     case "dateext":
       return new DateExt(writer, keep, prng, history);
     case "copytruncate":
-      return new CopyTruncate(writer, keep, history);
+      return new CopyTruncate(writer, keep, history, false);
+    case "copytruncate-compress":
+      return new CopyTruncate(writer, keep, history, true);
     case "kubelet":
       return new Kubelet(writer, prng, history);
   }
 }
 
 /** Whether writers of this scheme report their files to the history (all but copytruncate's one file). */
-export const writerReportsFiles = (scheme: Scheme) => scheme !== "copytruncate";
+export const writerReportsFiles = (scheme: Scheme) => scheme !== "copytruncate" && scheme !== "copytruncate-compress";
 
 /** Deletes `file` (if there), telling `history` first. */
 function remove(file: string, history: FileHistory): void {
@@ -109,13 +113,35 @@ async function compress(file: string, history: FileHistory, tmp = `${file}.gz`):
   await fs.promises.unlink(file);
 }
 
+/**
+ * gzip(1) as logrotate runs it: `file.gz` is written piece by piece (a reader can find it cut
+ * short, beside the whole `file`), then `file` is removed.
+ */
+async function gzipInPlace(file: string, history: FileHistory): Promise<void> {
+  const packed = await gzip(await fs.promises.readFile(file));
+  const out = await fs.promises.open(`${file}.gz`, "w");
+  try {
+    const piece = Math.ceil(packed.length / 4);
+    for (let at = 0; at < packed.length; at += piece) {
+      await out.write(packed.subarray(at, at + piece));
+      await sleep(2);
+    }
+  } finally {
+    await out.close();
+  }
+  history.gone(file);
+  await fs.promises.unlink(file);
+}
+
 /** The delay between the rotator's rename and the application's reopen (its SIGHUP handling). */
 const reopenDelayMs = (prng: Prng) => prng.between(0, 30);
 
 /**
  * logrotate `create` (its default): f.(keep-1) -> f.keep, …, f.1 -> f.2, f -> f.1, create f,
- * postrotate makes the writer reopen. With `compress` + `delaycompress`: the chain holds
- * f.N.gz, and after the shift f.2 (last rotation's f.1) is compressed to f.2.gz.
+ * postrotate makes the writer reopen. With `compress` + `delaycompress` ("delayed"): the chain
+ * holds f.N.gz, and after the shift f.2 (last rotation's f.1) is compressed to f.2.gz. With
+ * `compress` alone ("at-once"): every rotated file is a .gz, f.1 is gzipped right after the
+ * rename (while the writer may still be finishing its last lines in it).
  */
 class RenameChain implements Rotator {
   readonly raceWindows: Array<[number, number]> = [];
@@ -125,23 +151,24 @@ class RenameChain implements Rotator {
     private readonly keep: number,
     private readonly prng: Prng,
     private readonly history: FileHistory,
-    private readonly delaycompress: boolean,
+    private readonly compression: "none" | "delayed" | "at-once",
   ) {}
 
   async rotate(): Promise<void> {
     const f = this.w.file;
-    const gz = this.delaycompress ? ".gz" : "";
+    const gz = this.compression === "none" ? "" : ".gz";
     remove(`${f}.${this.keep}${gz}`, this.history);
     for (let i = this.keep - 1; i >= 1; i--) {
       // With delaycompress f.1 is the one plain file of the chain.
-      const suffix = i === 1 ? "" : gz;
+      const suffix = i === 1 && this.compression === "delayed" ? "" : gz;
       renameIfExists(`${f}.${i}${suffix}`, `${f}.${i + 1}${suffix}`);
     }
     fs.renameSync(f, `${f}.1`);
     fs.closeSync(fs.openSync(f, "a"));
     await sleep(reopenDelayMs(this.prng));
     this.w.reopen();
-    if (this.delaycompress && this.keep >= 2 && fs.existsSync(`${f}.2`)) await compress(`${f}.2`, this.history);
+    if (this.compression === "delayed" && this.keep >= 2 && fs.existsSync(`${f}.2`)) await compress(`${f}.2`, this.history);
+    if (this.compression === "at-once") await gzipInPlace(`${f}.1`, this.history);
   }
 }
 
@@ -180,7 +207,8 @@ class DateExt implements Rotator {
 /**
  * logrotate `copytruncate`: shift the chain, copy f to f.1, truncate f; the writer keeps its
  * descriptor (O_APPEND, so it goes on at the new end). The copy runs off the event loop so the
- * writer keeps writing meanwhile, as a real application would.
+ * writer keeps writing meanwhile, as a real application would. With `compress` (no
+ * delaycompress) the chain holds f.N.gz and f.1 is gzipped right after the truncate.
  */
 class CopyTruncate implements Rotator {
   readonly raceWindows: Array<[number, number]> = [];
@@ -191,12 +219,14 @@ class CopyTruncate implements Rotator {
     private readonly w: TortureWriter,
     private readonly keep: number,
     private readonly history: FileHistory,
+    private readonly compress: boolean,
   ) {}
 
   async rotate(): Promise<void> {
     const f = this.w.file;
-    remove(`${f}.${this.keep}`, this.history);
-    for (let i = this.keep - 1; i >= 1; i--) renameIfExists(`${f}.${i}`, `${f}.${i + 1}`);
+    const gz = this.compress ? ".gz" : "";
+    remove(`${f}.${this.keep}${gz}`, this.history);
+    for (let i = this.keep - 1; i >= 1; i--) renameIfExists(`${f}.${i}${gz}`, `${f}.${i + 1}${gz}`);
     const from = this.w.seq;
     await fs.promises.copyFile(f, `${f}.1`);
     const to = this.w.seq;
@@ -204,6 +234,7 @@ class CopyTruncate implements Rotator {
     this.raceWindows.push([from, to]);
     this.history.holds(this.w.id, this.since, to, `${f}.1`);
     this.since = to;
+    if (this.compress) await gzipInPlace(`${f}.1`, this.history);
   }
 }
 
