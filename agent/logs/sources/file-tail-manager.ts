@@ -287,13 +287,16 @@ export class FileTailManager {
       open.total++;
     }
     // A rotated name that the globs match too (the pods preset's 0.log.<time>) is drained as part
-    // of its active file's stream, before it, when the source names that active file: whether or
-    // not it is there now (between the kubelet's rename and the runtime's reopen it is not, and a
-    // stream of its own would send the rotated file's lines in a lane of their own, ahead of the
-    // older rotated files still read in the stream's lane).
+    // of its active file's stream, before it: when that active file is there, or is known from a
+    // file tailed or checkpointed under that stream though it is missing right now (between the
+    // kubelet's rename and the runtime's reopen; a stream of its own would send the rotated
+    // file's lines in a lane of their own, ahead of the older rotated files still read in the
+    // stream's lane). A name like `access_log.1700000000` whose base never existed is a file of
+    // its own (Apache's rotatelogs).
+    const known = fresh.some(([file]) => activePathOf(file) !== undefined) ? this.knownStreams() : new Set<string>();
     await mapConcurrently(fresh, ([file, spec]) => {
       const active = activePathOf(file);
-      return active !== undefined && (files.has(active) || this.stillConfigured(spec, active))
+      return active !== undefined && (files.has(active) || known.has(active))
         ? this.openNew(file, spec, true, { stream: active })
         : this.openNew(file, spec);
     });
@@ -306,6 +309,15 @@ export class FileTailManager {
     for (const file of files.keys()) dirs.add(path.dirname(file));
     this.discovery.watchDirectories(dirs);
     if (this.running) this.kick();
+  }
+
+  /** The streams of the files tailed now or checkpointed (this run's or the previous one's). */
+  private knownStreams(): Set<string> {
+    const streams = new Set<string>();
+    for (const t of this.tailers.values()) streams.add(t.stream);
+    for (const cp of this.deps.checkpoints.allFiles()) streams.add(cp.stream ?? cp.path);
+    for (const cp of this.deps.checkpoints.recoveringFiles()) streams.add(cp.stream ?? cp.path);
+    return streams;
   }
 
   /** Opens a newly found file and starts tracking it. Returns whether it is open. */

@@ -3,7 +3,10 @@ import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import zlib from "node:zlib";
 import { fingerprintOf, identityKey, readHead } from "./file-identity.js";
-import { rotatedFilesOf, type RotatedCandidate } from "./rotation-names.js";
+import { activePathOf, isCompressedName, isRotationOf, rotatedFilesOf, type RotatedCandidate } from "./rotation-names.js";
+
+/** Directory entries looked at when following a rotated file that was renamed. */
+const MAX_DIR_ENTRIES = 10_000;
 
 /**
  * Fewer first bytes than this do not tell files apart (`w=f0`, `2026-12-`, a JSON key): a
@@ -116,8 +119,15 @@ export async function currentPathOf(c: RotatedCandidate): Promise<string | undef
   const wanted = identityKey(c.stat.dev, c.stat.ino);
   const st = await fs.lstat(c.path, { bigint: true }).catch(() => undefined);
   if (st !== undefined && identityKey(st.dev, st.ino) === wanted) return c.path;
+  // Only among the same stream's rotated names, compressed alike: a deleted file's inode goes to
+  // the next new file, often the rotator's next one.
+  const active = activePathOf(c.path);
+  if (active === undefined) return undefined;
   const dir = path.dirname(c.path);
-  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+  const base = path.basename(active);
+  const names = (await fs.readdir(dir).catch(() => [] as string[])).slice(0, MAX_DIR_ENTRIES);
+  for (const name of names) {
+    if (!isRotationOf(name, base) || isCompressedName(name) !== c.compressed) continue;
     const other = await fs.lstat(path.join(dir, name), { bigint: true }).catch(() => undefined);
     if (other?.isFile() === true && identityKey(other.dev, other.ino) === wanted) return path.join(dir, name);
   }
@@ -131,8 +141,14 @@ export async function openCandidate(c: RotatedCandidate): Promise<FileHandle> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const file = await currentPathOf(c);
     if (file === undefined) break;
-    const handle = await fs.open(file, "r").catch(() => undefined);
-    if (handle === undefined) continue;
+    let handle: FileHandle;
+    try {
+      handle = await fs.open(file, "r");
+    } catch (err) {
+      // Not there any more: look again; anything else (EACCES, EMFILE) is the answer.
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw err;
+    }
     const st = await handle.stat({ bigint: true }).catch(() => undefined);
     if (st !== undefined && identityKey(st.dev, st.ino) === wanted) return handle;
     await handle.close();

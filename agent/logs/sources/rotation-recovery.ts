@@ -188,11 +188,17 @@ export class RotationRecovery {
   }
 
   async drainCopy(copy: RotatedCandidate, spec: FileSourceSpec, stream: string, resume?: ResumePoint): Promise<boolean> {
-    this.claimed?.add(identityKey(copy.stat.dev, copy.stat.ino));
+    const drained = await this.openCopy(copy, spec, stream, resume);
+    if (drained) this.claimed?.add(identityKey(copy.stat.dev, copy.stat.ino));
+    return drained;
+  }
+
+  private async openCopy(copy: RotatedCandidate, spec: FileSourceSpec, stream: string, resume?: ResumePoint): Promise<boolean> {
     if (!copy.compressed) {
-      // Where it is now: a numbered chain may have shifted it since it was listed.
-      const file = (await currentPathOf(copy)) ?? copy.path;
-      if (await this.host.openDrain(file, spec, { stream, resume })) return true;
+      // Where it is now: a numbered chain may have shifted it since it was listed (gone: not
+      // whatever took its name).
+      const file = await currentPathOf(copy);
+      if (file !== undefined && (await this.host.openDrain(file, spec, { stream, resume }))) return true;
       // Compressed since it was listed (gzip removes its input once the .gz is whole).
       const gz = `${copy.path}.gz`;
       const st = await fs.lstat(gz, { bigint: true }).catch(() => undefined);

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { headOf, unpackForDrain } from "../../../agent/logs/sources/rotated-copies.js";
+import { currentPathOf, headOf, unpackForDrain } from "../../../agent/logs/sources/rotated-copies.js";
 import { rotatedFilesOf } from "../../../agent/logs/sources/rotation-names.js";
 
 /**
@@ -45,11 +45,23 @@ describe("rotated copies read by identity", () => {
   it("finds nothing once the listed file is gone, rather than the file that took its name", async () => {
     fs.writeFileSync(path.join(dir, "app.log.1.gz"), zlib.gzipSync(gen("listed")));
     const [listed] = await rotatedFilesOf(dir, "app.log");
+    // The next file is made before the listed one goes, so that it cannot get its inode.
+    fs.writeFileSync(path.join(dir, "next.tmp"), zlib.gzipSync(gen("next")));
     fs.rmSync(path.join(dir, "app.log.1.gz"));
-    fs.writeFileSync(path.join(dir, "app.log.1.gz"), zlib.gzipSync(gen("next")));
-    // The new file may reuse the inode of the deleted one: then it is the same file to us too.
-    const reused = fs.statSync(path.join(dir, "app.log.1.gz")).ino === Number(listed.stat.ino);
-    expect(await headOf(listed, 6)).toEqual(reused ? Buffer.from("next 0") : undefined);
-    if (!reused) await expect(unpackForDrain(listed, path.join(dir, "state"))).rejects.toMatchObject({ code: "ENOENT" });
+    fs.renameSync(path.join(dir, "next.tmp"), path.join(dir, "app.log.1.gz"));
+    expect(await headOf(listed, 6)).toBeUndefined();
+    await expect(unpackForDrain(listed, path.join(dir, "state"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("does not follow an inode to a file of another kind or stream", async () => {
+    fs.writeFileSync(path.join(dir, "app.log.1"), gen("listed"));
+    const [listed] = await rotatedFilesOf(dir, "app.log");
+    // Renamed out of the stream's names (as if the inode now belonged to another file).
+    fs.renameSync(path.join(dir, "app.log.1"), path.join(dir, "other.log.1"));
+    expect(await currentPathOf(listed)).toBeUndefined();
+    fs.renameSync(path.join(dir, "other.log.1"), path.join(dir, "app.log.2.gz"));
+    expect(await currentPathOf(listed)).toBeUndefined();
+    fs.renameSync(path.join(dir, "app.log.2.gz"), path.join(dir, "app.log.2"));
+    expect(await currentPathOf(listed)).toBe(path.join(dir, "app.log.2"));
   });
 });
