@@ -147,6 +147,10 @@ export class RotationRecovery {
     if (copy !== undefined) {
       if (!h.slotFree()) return "waiting";
       if (await this.drainCopy(copy, spec, stream, cp)) {
+        // The copy holds a checkpoint of its own now (set when it was opened, written with this):
+        // this entry would lead every later start back to it, and once the rotator deleted the
+        // copy, to a loss that was not one.
+        this.removeOwn(cp);
         h.metrics.filesRecovered.inc({ source: cp.source, how: copy.compressed ? "compressed" : "copy" });
         h.logger.info(
           { file: copy.path, was: cp.path, offset: cp.offset },

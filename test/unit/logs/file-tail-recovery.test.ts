@@ -330,4 +330,30 @@ describe("FileTailManager restart recovery", () => {
     expect(restart.records).toEqual([]);
     expect(await counterValue(restart.registry, "nodetap_log_files_lost_total")).toBe(0);
   });
+
+  it("forgets a checkpoint once its rotated copy was drained, so a later start neither reads it again nor calls it lost", async () => {
+    // Down: app.log renamed and compressed (compress without delaycompress) after a line nodetap
+    // had not read. The next start drains the rest from the .gz under a checkpoint of its own;
+    // the old entry went on leading every later start back to the copy (read again), and once
+    // the rotator deleted the .gz, to a "lost" file whose lines had all arrived.
+    write("app.log", line("a1"));
+    await run(config(() => undefined));
+    append("app.log", line("a2"));
+    // logrotate's order: rename, create, then gzip (which removes its input last).
+    fs.renameSync(path.join(logDir, "app.log"), path.join(logDir, "app.log.1"));
+    write("app.log", line("n1"));
+    fs.writeFileSync(path.join(logDir, "app.log.1.gz"), zlib.gzipSync(fs.readFileSync(path.join(logDir, "app.log.1"))));
+    fs.rmSync(path.join(logDir, "app.log.1"));
+    const second = await run(
+      config(() => undefined),
+      1200,
+    );
+    expect(messages(second.records).map((m) => m.split(" ")[0])).toEqual(["a2", "n1"]);
+    const third = await run(config(() => undefined));
+    expect(third.records).toEqual([]);
+    fs.rmSync(path.join(logDir, "app.log.1.gz"));
+    const fourth = await run(config(() => undefined));
+    expect(fourth.records).toEqual([]);
+    expect(await counterValue(fourth.registry, "nodetap_log_files_lost_total")).toBe(0);
+  });
 });
