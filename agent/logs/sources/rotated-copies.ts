@@ -96,15 +96,6 @@ export interface UnpackedCopy {
   damaged?: Error;
 }
 
-/**
- * Decompresses a rotated .gz into `<stateDir>/unpacked/` so it can be tailed like any file
- * (offsets and checkpoints as usual); the caller removes it once it is drained. A .gz that stops
- * decompressing part way gives what came out before the fault, as `zcat` does: those lines are
- * still there to read, and only the rest is lost. Deflate has no checksum before its trailer, so a
- * corrupt stretch (rather than a cut) may decode to made-up or repeated text before zlib notices,
- * as with zcat, and zlib reports both alike. Throws zlib's error when nothing decompresses at all,
- * and the read or write error when the .gz cannot be read or the copy not written.
- */
 /** Whether `err` is zlib's (the data), not the file system's. */
 export function isZlibError(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code?.startsWith("Z_") === true;
@@ -156,6 +147,15 @@ export async function openCandidate(c: RotatedCandidate): Promise<FileHandle> {
   throw Object.assign(new Error(`${c.path} is gone (rotated away or deleted) before it could be read`), { code: "ENOENT" });
 }
 
+/**
+ * Decompresses a rotated .gz into `<stateDir>/unpacked/` so it can be tailed like any file
+ * (offsets and checkpoints as usual); the caller removes it once it is drained. A .gz that stops
+ * decompressing part way gives what came out before the fault, as `zcat` does: those lines are
+ * still there to read, and only the rest is lost. Deflate has no checksum before its trailer, so a
+ * corrupt stretch (rather than a cut) may decode to made-up or repeated text before zlib notices,
+ * as with zcat, and zlib reports both alike. Throws zlib's error when nothing decompresses at all,
+ * and the read or write error when the .gz cannot be read or the copy not written.
+ */
 export async function unpackForDrain(copy: RotatedCandidate, stateDir: string): Promise<UnpackedCopy> {
   const gzFile = copy.path;
   const dir = path.join(stateDir, UNPACK_DIR);
@@ -174,7 +174,7 @@ export async function unpackForDrain(copy: RotatedCandidate, stateDir: string): 
 }
 
 /**
- * Gunzips `gzFile` into `out`; resolves with the decompressor's error if it failed part way
+ * Gunzips the open .gz `gz` into `out`; resolves with the decompressor's error if it failed part way
  * (what it gave before stays in `out`), rejects on a read or write error.
  */
 function gunzipTolerant(gz: FileHandle, out: string): Promise<Error | undefined> {

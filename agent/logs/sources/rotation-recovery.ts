@@ -206,14 +206,11 @@ export class RotationRecovery {
       // Compressed since it was listed (gzip removes its input once the .gz is whole).
       const gz = `${copy.path}.gz`;
       const st = await fs.lstat(gz, { bigint: true }).catch(() => undefined);
-      if (
-        st?.isFile() !== true ||
-        (await fs.access(copy.path).then(
-          () => true,
-          () => false,
-        ))
-      )
-        return false;
+      const originalGone = await fs.access(copy.path).then(
+        () => false,
+        () => true,
+      );
+      if (st?.isFile() !== true || !originalGone) return false;
       return this.drainCopy({ path: gz, stat: st, compressed: true }, spec, stream, resume);
     }
     let unpacked: UnpackedCopy;
@@ -259,7 +256,7 @@ export class RotationRecovery {
    */
   async drainAfterTruncation(stream: string, spec: FileSourceSpec, previous: SupersededGeneration): Promise<void> {
     const h = this.host;
-    const detectedAt = BigInt(previous.detectedAt) * 1_000_000n;
+    const detectedAt = nsOf(previous.detectedAt);
     const candidates = (await rotatedFilesOf(path.dirname(stream), path.basename(stream))).filter(
       (c) => !h.isTracked(identityKey(c.stat.dev, c.stat.ino)) && c.stat.mtimeNs <= detectedAt,
     );
@@ -286,7 +283,7 @@ export class RotationRecovery {
         this.truncatedRestLost(spec, stream, previous, `its copy ${copy.path} could not be opened or decompressed`);
       }
     } else {
-      const since = BigInt(Math.max(0, previous.seenAt - SEEN_SLACK_MS)) * 1_000_000n;
+      const since = nsOf(previous.seenAt - SEEN_SLACK_MS);
       const finished = h.checkpoints.finishedOf(stream);
       unread = [];
       for (const c of candidates) if (c.stat.mtimeNs >= since && !(await startsLikeAny(c, finished))) unread.push(c);
@@ -315,8 +312,8 @@ export class RotationRecovery {
    * made since it was last seen may be it.
    */
   private async copyTailedAlready(stream: string, previous: SupersededGeneration): Promise<boolean> {
-    const detectedAt = BigInt(previous.detectedAt) * 1_000_000n;
-    const since = BigInt(Math.max(0, previous.seenAt - SEEN_SLACK_MS)) * 1_000_000n;
+    const detectedAt = nsOf(previous.detectedAt);
+    const since = nsOf(previous.seenAt - SEEN_SLACK_MS);
     for (const c of await rotatedFilesOf(path.dirname(stream), path.basename(stream))) {
       if (!this.host.isTracked(identityKey(c.stat.dev, c.stat.ino)) || c.stat.mtimeNs > detectedAt) continue;
       if (previous.fingerprintBytes < MIN_MATCH_BYTES ? c.stat.mtimeNs >= since : await startsLikeAny(c, [previous])) return true;
@@ -378,7 +375,7 @@ export class RotationRecovery {
   private async drainUnseen(streams: ReadonlyMap<string, FileSourceSpec>, previous: readonly FileCheckpoint[]): Promise<void> {
     const since = this.host.checkpoints.previousRunScannedAt;
     if (since === undefined) return;
-    const threshold = BigInt(Math.max(0, since - UNSEEN_SLACK_MS)) * 1_000_000n;
+    const threshold = nsOf(since - UNSEEN_SLACK_MS);
     const previousByKey = new Map(previous.map((cp) => [identityKey(cp.dev, cp.ino), cp]));
     for (const [stream, spec] of streams) {
       const finished = this.host.checkpoints.finishedOf(stream);
@@ -407,6 +404,11 @@ export class RotationRecovery {
 const SEEN_SLACK_MS = 1000;
 
 /** Whether the file (decompressed when a .gz) starts with the bytes of one of `refs`. */
+/** A time in ms as a file time in ns (stat's mtimeNs), at least 0. */
+function nsOf(ms: number): bigint {
+  return BigInt(Math.max(0, Math.floor(ms))) * 1_000_000n;
+}
+
 async function startsLikeAny(c: RotatedCandidate, refs: readonly FingerprintRef[]): Promise<boolean> {
   const heads = new Map<number, Buffer | undefined>();
   for (const ref of refs) {
