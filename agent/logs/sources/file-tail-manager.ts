@@ -363,17 +363,21 @@ export class FileTailManager {
    * does it move to the new generation's start. A checkpoint written in between (and a crash)
    * would otherwise leave no trace of the old generation's unread rest. When the lookup throws
    * or does not run (shutdown), the entry keeps the old generation, and a restart looks for its
-   * copy (or the new generation's first acknowledged read moves it on).
+   * copy (or the new generation's first acknowledged read moves it on). A rest counted lost is
+   * written at once, not within checkpoint.interval: a crash in between made the restart find the
+   * old generation's checkpoint without a copy and count the same rest lost again.
    */
   private async drainSupersededCopy(t: FileTailer, previous: SupersededGeneration): Promise<void> {
     if (this.stopping) return;
+    let restLost: boolean;
     try {
-      await this.recovery.drainAfterTruncation(t.stream, t.spec, previous);
+      restLost = await this.recovery.drainAfterTruncation(t.stream, t.spec, previous);
     } catch (err) {
       this.deps.logger.warn({ stream: t.stream, err: (err as Error).message }, "looking for the copy of a truncated file failed");
       return;
     }
     if (t.committedOffset === 0) this.commit(t, 0);
+    if (restLost) await this.deps.checkpoints.flush();
   }
 
   private async reopen(t: FileTailer, file: string, state: "active" | "rotated" = "active"): Promise<boolean> {

@@ -253,14 +253,16 @@ export class RotationRecovery {
    * made since the tailer last saw the file is read whole, except copies of files read before.
    * A copy found but not drainable, or none where the generation had bytes not read yet, makes
    * that rest lost: counted (files and bytes lost) and logged, as a restart would find no more.
+   * Returns whether it counted such a loss.
    */
-  async drainAfterTruncation(stream: string, spec: FileSourceSpec, previous: SupersededGeneration): Promise<void> {
+  async drainAfterTruncation(stream: string, spec: FileSourceSpec, previous: SupersededGeneration): Promise<boolean> {
     const h = this.host;
     const detectedAt = nsOf(previous.detectedAt);
     const candidates = (await rotatedFilesOf(path.dirname(stream), path.basename(stream))).filter(
       (c) => !h.isTracked(identityKey(c.stat.dev, c.stat.ino)) && c.stat.mtimeNs <= detectedAt,
     );
     let matched = -1;
+    let lost = false;
     if (previous.fingerprintBytes >= MIN_MATCH_BYTES) {
       for (let i = candidates.length - 1; i >= 0 && matched < 0; i--) {
         if (await startsLikeAny(candidates[i], [previous])) matched = i;
@@ -281,6 +283,7 @@ export class RotationRecovery {
       } else if (!(await this.copyTailedAlready(stream, previous))) {
         // Gone since it was found, unreadable, or not gzip after all: a restart would fail alike.
         this.truncatedRestLost(spec, stream, previous, `its copy ${copy.path} could not be opened or decompressed`);
+        lost = true;
       }
     } else {
       const since = nsOf(previous.seenAt - SEEN_SLACK_MS);
@@ -302,7 +305,9 @@ export class RotationRecovery {
     // or a rotator that puts its copies elsewhere (logrotate's olddir).
     if (matched < 0 && drained === 0 && previous.unreadBytes > 0 && !(await this.copyTailedAlready(stream, previous))) {
       this.truncatedRestLost(spec, stream, previous, "no rotated copy next to it starts like it");
+      lost = true;
     }
+    return lost;
   }
 
   /**

@@ -33,7 +33,7 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
     cleanup = [];
   });
 
-  async function setup(include = "*.log"): Promise<Env> {
+  async function setup(include = "*.log", checkpointInterval = "50ms"): Promise<Env> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-ctstall-"));
     cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const logDir = path.join(dir, "log");
@@ -53,7 +53,7 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
     const cfg = path.join(dir, "nodetap.yaml");
     const stateDir = path.join(dir, "state");
     writeAgentConfig(cfg, {
-      checkpoint: { dir: stateDir, interval: "50ms" },
+      checkpoint: { dir: stateDir, interval: checkpointInterval },
       // A small budget and small reads: a refusing sink stops the reading within a few KiB.
       maxInFlightBytes: 64 * 1024,
       tail: { readBufferBytes: 4096 },
@@ -223,6 +223,36 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
     const goneBytes = gone.reduce((n, s) => n + line(s).length, 0);
     expect(metricValue(metrics, "nodetap_log_lost_bytes_total")).toBeGreaterThanOrEqual(goneBytes);
     expect(metricValue(metrics, "nodetap_log_lost_bytes_total")).toBeLessThan(goneBytes + line(gone[0] - 1).length);
+  });
+
+  it("does not count a truncated rest lost again after a crash right after it was counted", { timeout: 90_000 }, async () => {
+    // The loss is counted at runtime; the checkpoint still names the old generation until it is
+    // written (checkpoint.interval, here the longest, 1 s). A crash in between made the restart
+    // find the old generation's checkpoint, no copy, and count the same rest lost a second time.
+    const env = await setup("*.log", "1s");
+    fs.writeFileSync(env.active, lines(0, 500));
+    const first = await start(env);
+    await waitFor("500 lines", () => env.got.size >= 500, 30_000);
+    await env.receiver.refuse();
+    fs.appendFileSync(env.active, lines(500, 4500));
+    await budgetUsedUp(first);
+    await new Promise((r) => setTimeout(r, 300));
+    fs.truncateSync(env.active, 0);
+    fs.appendFileSync(env.active, lines(4500, 4600));
+    await env.receiver.reopen();
+    await waitFor("the loss counted", () => first.logsMatching(/unread rest cannot be read/).length > 0, 30_000, 5);
+    // Long enough for a write the loss itself asks for, far shorter than the interval.
+    await new Promise((r) => setTimeout(r, 150));
+    first.kill("SIGKILL");
+    await first.exited;
+
+    const second = await start(env);
+    await waitFor("line 4599", () => env.got.has(4599), 30_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const metrics = await second.metrics();
+    expect(second.logsMatching(/lost|gone/).map((l) => l.msg)).toEqual([]);
+    expect(metricValue(metrics, "nodetap_log_files_lost_total")).toBe(0);
+    expect(metricValue(metrics, "nodetap_log_lost_bytes_total")).toBe(0);
   });
 
   it("counts nothing lost when the source's globs name the copy too and read it as a file of its own", { timeout: 90_000 }, async () => {
