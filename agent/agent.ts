@@ -75,8 +75,6 @@ export class Agent {
         logger: logger.child({ component: "logs" }),
         nodeName: process.env.NODE_NAME,
         recordObservers: xid ? [xidRecordObserver(xid)] : [],
-        // Only together with the cap: see LogPipelineOptions.reuseBatchBuffers.
-        reuseBatchBuffers: heapGrowthCapped,
         kubernetes:
           k8s === undefined
             ? undefined

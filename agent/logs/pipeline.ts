@@ -42,9 +42,8 @@ export interface LogPipelineOptions {
   kubernetes?: KubernetesStage;
   /**
    * Encoded batches reuse the buffers of batches already compressed (delivery/buffer-pool.ts);
-   * default true. The agent turns it off where V8's old-generation growth is not capped
-   * (heap-growing.ts): there V8 already grows a small heap by 1.3, and the pool's resident
-   * buffers only added to the draining peak (+6 MiB, for 20-25 % more lines per CPU second).
+   * default true. With a pod's heap (V8 grows it by 1.3) and 8 MiB semi-spaces the pool adds
+   * about 1 MiB to the draining peak for a third more lines per CPU second (docs/benchmarks.md).
    */
   reuseBatchBuffers?: boolean;
 }
