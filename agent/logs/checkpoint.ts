@@ -21,6 +21,8 @@ export interface FileCheckpoint {
   offset: number;
   /** The active path this file was tailed under before it was rotated (its stream); absent in old checkpoints. */
   stream?: string;
+  /** The stream's path with symlinks resolved, where it differs: its rotated files are next to it (stream-targets.ts). */
+  target?: string;
   /** The file's size when last read, to tell how much was lost if it disappears. */
   size?: number;
   /** It had rotated out of its stream (no more writes expected) when last read. */
@@ -296,6 +298,7 @@ function isFileCheckpoint(e: unknown): e is FileCheckpoint {
     Number.isSafeInteger(c.offset) &&
     c.offset >= 0 &&
     (c.stream === undefined || typeof c.stream === "string") &&
+    (c.target === undefined || typeof c.target === "string") &&
     (c.size === undefined || (Number.isSafeInteger(c.size) && c.size >= 0)) &&
     (c.rotated === undefined || typeof c.rotated === "boolean")
   );

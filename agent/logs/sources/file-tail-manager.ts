@@ -10,6 +10,7 @@ import { mapConcurrently } from "./concurrency.js";
 import { FileDiscovery } from "./file-discovery.js";
 import { fingerprintMatches, identityKey } from "./file-identity.js";
 import { FileOpener } from "./file-opener.js";
+import { StreamTargets } from "./stream-targets.js";
 import type { FileSourceSpec, TailSettings } from "./file-source-spec.js";
 import type { FileTailer, SupersededGeneration, TailerDeps } from "./file-tailer.js";
 import { PathStatCache } from "./path-stat-cache.js";
@@ -67,6 +68,8 @@ export class FileTailManager {
   private readonly includeRes: Map<string, RegExp[]>;
   /** Data that rotated away while nodetap was down (see rotation-recovery.ts). */
   private readonly recovery: RotationRecovery;
+  /** Streams whose path goes through a symlink: where their rotated files are. */
+  private readonly targets = new StreamTargets();
   /**
    * Rotated files not yet read to their end, by stream: the stream's active file waits for
    * them, so that a stream's records go out in file order across rotations.
@@ -135,6 +138,7 @@ export class FileTailManager {
         return open.total < this.settings.maxOpenFiles && open.draining < this.settings.maxOpenRotatedFiles;
       },
       openDrain: (file, spec, opts) => this.openNew(file, spec, true, opts),
+      rotationHome: (stream) => this.targets.of(stream),
     };
   }
 
@@ -149,6 +153,7 @@ export class FileTailManager {
     const cps = this.deps.checkpoints;
     const current = (cp: FileCheckpoint) => cps.file(cp.dev, cp.ino)?.fingerprint === cp.fingerprint;
     const previous = [...cps.allFiles(), ...cps.recoveringFiles().filter((cp) => !current(cp))].map((cp) => ({ ...cp }));
+    for (const cp of previous) this.targets.remember(cp.stream ?? cp.path, cp.target);
     await this.scan();
     const knownBefore = new Set(this.specs.filter((s) => !this.startAtSources.has(s.name)).map((s) => s.name));
     this.startAtSources.clear();
@@ -330,6 +335,7 @@ export class FileTailManager {
     const tailer = await this.opener.open(file, spec, this.startAtSources.has(spec.name), opts);
     if (tailer === undefined) return false;
     if (opts.stream !== undefined) tailer.stream = opts.stream;
+    else if (!drainOnly) await this.targets.refresh(file);
     if (drainOnly) this.markRotated(tailer);
     this.tailers.set(tailer.key, tailer);
     this.byPath.set(file, tailer);
@@ -411,7 +417,8 @@ export class FileTailManager {
 
   /** A closed file vanished from the globs: drain it if it grew under a new name, else forget it. */
   private async forgetOrDrain(t: FileTailer): Promise<void> {
-    const renamed = t.unlinked ? undefined : await findRenamedFile(path.dirname(t.path), t.identity.dev, t.identity.ino);
+    const home = t.path === t.stream ? this.targets.of(t.stream) : t.path;
+    const renamed = t.unlinked ? undefined : await findRenamedFile(path.dirname(home), t.identity.dev, t.identity.ino);
     // The same file only if it still starts with its bytes: a deleted file's inode goes to the
     // next new file (copytruncate's next copy, often), which must not be read from this offset.
     if (renamed !== undefined && (await startsWith(renamed, t.identity))) {
@@ -440,6 +447,7 @@ export class FileTailManager {
       source: t.spec.name,
       offset,
       stream: t.stream,
+      ...(this.targets.targetOf(t.stream) === undefined ? {} : { target: this.targets.targetOf(t.stream) }),
       size: t.size,
       ...(t.state === "active" ? {} : { rotated: true }),
     });
@@ -586,6 +594,7 @@ export class FileTailManager {
         this.deps.checkpoints.removeFile(t.identity.dev, t.identity.ino);
         const { fingerprintBytes, fingerprint } = t.identity;
         this.deps.checkpoints.noteFinished({ stream: t.stream, fingerprintBytes, fingerprint });
+        if (![...this.tailers.values()].some((other) => other.stream === t.stream)) this.targets.forget(t.stream);
       }
       const unpacked = this.recovery.unpacked.get(t.key);
       if (unpacked !== undefined) {

@@ -36,6 +36,8 @@ export interface RecoveryHost {
   slotFree(): boolean;
   /** Opens `file` to be drained (read to its end, then closed), as part of `stream`. */
   openDrain(file: string, spec: FileSourceSpec, opts: { stream: string; resume?: ResumePoint; originFile?: string }): Promise<boolean>;
+  /** The path next to which `stream`'s rotated files are: the stream, or its symlink's target (stream-targets.ts). */
+  rotationHome(stream: string): string;
 }
 
 /**
@@ -116,6 +118,12 @@ export class RotationRecovery {
     return cp.stream ?? activePathOf(cp.path) ?? cp.path;
   }
 
+  /** The stream's rotated files, next to its symlink's target where it has one. */
+  private rotatedFilesOf(stream: string): Promise<RotatedCandidate[]> {
+    const home = this.host.rotationHome(stream);
+    return rotatedFilesOf(path.dirname(home), path.basename(home));
+  }
+
   private async recoverOne(cp: FileCheckpoint): Promise<"done" | "later" | "waiting"> {
     const h = this.host;
     if (h.isResumed(cp)) return "done";
@@ -143,7 +151,7 @@ export class RotationRecovery {
       }
     }
     const tracked = (c: RotatedCandidate) => h.isTracked(identityKey(c.stat.dev, c.stat.ino));
-    const copy = await findCopyOf(stream, cp, tracked);
+    const copy = await findCopyOf(this.host.rotationHome(stream), cp, tracked);
     if (copy !== undefined) {
       if (!h.slotFree()) return "waiting";
       if (await this.drainCopy(copy, spec, stream, cp)) {
@@ -161,7 +169,7 @@ export class RotationRecovery {
     }
     // A copy of it drained already under a checkpoint of its own (a crash while a truncation was
     // handled leaves both entries): nothing is lost.
-    if ((await findCopyOf(stream, cp, (c) => !tracked(c))) !== undefined) {
+    if ((await findCopyOf(this.host.rotationHome(stream), cp, (c) => !tracked(c))) !== undefined) {
       this.removeOwn(cp);
       return "done";
     }
@@ -176,10 +184,13 @@ export class RotationRecovery {
    */
   private async locate(cp: FileCheckpoint): Promise<string | undefined> {
     const st = await fs.stat(cp.path, { bigint: true }).catch(() => undefined);
+    const stream = this.streamOf(cp);
+    // Renamed next to where the file really was: a symlinked stream's target.
+    const home = cp.path === stream ? this.host.rotationHome(stream) : cp.path;
     const found =
       st !== undefined && identityKey(st.dev, st.ino) === identityKey(cp.dev, cp.ino)
         ? cp.path
-        : await findRenamedFile(path.dirname(cp.path), cp.dev, cp.ino);
+        : await findRenamedFile(path.dirname(home), cp.dev, cp.ino);
     if (found === undefined) return undefined;
     const handle = await fs.open(found, "r").catch(() => undefined);
     if (handle === undefined) return undefined;
@@ -258,7 +269,7 @@ export class RotationRecovery {
   async drainAfterTruncation(stream: string, spec: FileSourceSpec, previous: SupersededGeneration): Promise<boolean> {
     const h = this.host;
     const detectedAt = nsOf(previous.detectedAt);
-    const candidates = (await rotatedFilesOf(path.dirname(stream), path.basename(stream))).filter(
+    const candidates = (await this.rotatedFilesOf(stream)).filter(
       (c) => !h.isTracked(identityKey(c.stat.dev, c.stat.ino)) && c.stat.mtimeNs <= detectedAt,
     );
     let matched = -1;
@@ -319,7 +330,7 @@ export class RotationRecovery {
   private async copyTailedAlready(stream: string, previous: SupersededGeneration): Promise<boolean> {
     const detectedAt = nsOf(previous.detectedAt);
     const since = nsOf(previous.seenAt - SEEN_SLACK_MS);
-    for (const c of await rotatedFilesOf(path.dirname(stream), path.basename(stream))) {
+    for (const c of await this.rotatedFilesOf(stream)) {
       if (!this.host.isTracked(identityKey(c.stat.dev, c.stat.ino)) || c.stat.mtimeNs > detectedAt) continue;
       if (previous.fingerprintBytes < MIN_MATCH_BYTES ? c.stat.mtimeNs >= since : await startsLikeAny(c, [previous])) return true;
     }
@@ -384,7 +395,7 @@ export class RotationRecovery {
     const previousByKey = new Map(previous.map((cp) => [identityKey(cp.dev, cp.ino), cp]));
     for (const [stream, spec] of streams) {
       const finished = this.host.checkpoints.finishedOf(stream);
-      for (const c of await rotatedFilesOf(path.dirname(stream), path.basename(stream))) {
+      for (const c of await this.rotatedFilesOf(stream)) {
         const key = identityKey(c.stat.dev, c.stat.ino);
         if (this.host.isTracked(key) || this.claimed?.has(key) === true || c.stat.mtimeNs < threshold) continue;
         // The checkpointed file itself (not a new file that got a deleted file's inode).

@@ -128,6 +128,33 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
     expect(metricValue(await agent.metrics(), "nodetap_log_files_lost_total")).toBe(0);
   });
 
+  it("reads the copies next to the target when the glob names a symlink to the file", { timeout: 90_000 }, async () => {
+    // include links/*.log, links/app.log -> real/app.log: logrotate copies and truncates the
+    // target, so its copies are real/app.log.N, not next to the symlink.
+    const env = await setup("links/*.log");
+    const realDir = path.join(env.logDir, "real");
+    fs.mkdirSync(realDir);
+    fs.mkdirSync(path.join(env.logDir, "links"));
+    const target = path.join(realDir, "app.log");
+    fs.writeFileSync(target, lines(0, 500));
+    fs.symlinkSync(target, path.join(env.logDir, "links", "app.log"));
+    const agent = await start(env);
+    await waitFor("500 lines", () => env.got.size >= 500, 30_000);
+
+    await env.receiver.refuse();
+    fs.appendFileSync(target, lines(500, 4500));
+    await budgetUsedUp(agent);
+    copyTruncate(target);
+    fs.appendFileSync(target, lines(4500, 4700));
+    await new Promise((r) => setTimeout(r, 500));
+    await env.receiver.reopen();
+
+    await waitFor("4700 lines", () => env.got.size >= 4700, 30_000).catch(() => undefined);
+    expect(missing(env, 4700)).toEqual([]);
+    expect(env.late).toBe(0);
+    expect(metricValue(await agent.metrics(), "nodetap_log_files_lost_total")).toBe(0);
+  });
+
   it(
     "reads the generation it resumed with a fingerprint of an empty file after it was copytruncated unread",
     { timeout: 90_000 },

@@ -58,7 +58,7 @@ describe("rotation while the agent is down (real agent process, logrotate's nami
     cleanup = [];
   });
 
-  async function setup(): Promise<Env> {
+  async function setup(include?: (dir: string) => string): Promise<Env> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-rotrec-"));
     cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const logDir = path.join(dir, "log");
@@ -71,7 +71,7 @@ describe("rotation while the agent is down (real agent process, logrotate's nami
     const stateDir = path.join(dir, "state");
     writeAgentConfig(cfg, {
       checkpoint: { dir: stateDir },
-      sources: { files: { include: [`${logDir}/*.log`] } },
+      sources: { files: { include: [include ? include(dir) : `${logDir}/*.log`] } },
       sink: { type: "http", http: { url: receiver.url } },
     });
     return { dir, logDir, active: path.join(logDir, "app.log"), stateDir, cfg, arrivals };
@@ -139,6 +139,65 @@ describe("rotation while the agent is down (real agent process, logrotate's nami
     const m = await agent.metrics();
     expect(metricValue(m, "nodetap_log_files_recovered_total", { how: "renamed" })).toBe(1);
     expect(metricValue(m, "nodetap_log_files_recovered_total", { how: "unseen" })).toBe(1);
+    expect(metricValue(m, "nodetap_log_files_lost_total")).toBe(0);
+  });
+
+  /** The kubelet's layout: /var/log/containers/<pod>_<ns>_<c>-<id>.log -> /var/log/pods/<ns>_<pod>_<uid>/<c>/0.log. */
+  function kubeletLayout(env: Env): { target: string; link: string } {
+    const podDir = path.join(env.dir, "pods", "default_web_0000", "app");
+    fs.mkdirSync(podDir, { recursive: true });
+    const target = path.join(podDir, "0.log");
+    fs.mkdirSync(path.join(env.dir, "containers"));
+    const link = path.join(env.dir, "containers", "web_default_app-1234.log");
+    fs.symlinkSync(target, link);
+    return { target, link };
+  }
+
+  // Fluent Bit's and many users' include is the kubelet's /var/log/containers/*.log, symlinks
+  // into /var/log/pods. The kubelet rotates the target (0.log -> 0.log.<time>, compressed on the
+  // next rotation) and the symlink then names the new 0.log: the rotated file is next to the
+  // target, not next to the symlink (the first version of this test lost lines 1000-1499).
+  it("drains a file rotated while down when the glob names a symlink to it (/var/log/containers)", async () => {
+    const env = await setup((dir) => `${dir}/containers/*.log`);
+    const { target, link } = kubeletLayout(env);
+    fs.writeFileSync(target, lines(0, 1000));
+    await start(env);
+    await settled(env, 1000, link);
+    await crash(env);
+
+    fs.appendFileSync(target, lines(1000, 1500)); // unread rest of the checkpointed file
+    fs.renameSync(target, `${target}.20261206-063000`);
+    fs.writeFileSync(target, lines(1500, 2000));
+
+    const agent = await start(env);
+    await waitFor("2000 lines", () => env.arrivals.unique.size >= 2000, 30_000).catch(() => undefined);
+    expect(env.arrivals.missing(2000)).toEqual([]);
+    expect(env.arrivals.outOfOrder).toBe(0);
+    const m = await agent.metrics();
+    expect(metricValue(m, "nodetap_log_files_recovered_total", { how: "renamed" })).toBe(1);
+    expect(metricValue(m, "nodetap_log_files_lost_total")).toBe(0);
+  });
+
+  it("drains a symlinked file compressed while down after its symlink was removed with its container", async () => {
+    const env = await setup((dir) => `${dir}/containers/*.log`);
+    const { target, link } = kubeletLayout(env);
+    fs.writeFileSync(target, lines(0, 1000));
+    await start(env);
+    await settled(env, 1000, link);
+    await crash(env);
+
+    fs.appendFileSync(target, lines(1000, 1500));
+    const rotated = `${target}.20261206-063000`;
+    fs.renameSync(target, rotated);
+    fs.writeFileSync(`${rotated}.gz`, zlib.gzipSync(fs.readFileSync(rotated)));
+    fs.rmSync(rotated);
+    fs.rmSync(link); // the container is gone: so is its symlink, before nodetap is back
+
+    const agent = await start(env);
+    await waitFor("1500 lines", () => env.arrivals.unique.size >= 1500, 30_000).catch(() => undefined);
+    expect(env.arrivals.missing(1500)).toEqual([]);
+    const m = await agent.metrics();
+    expect(metricValue(m, "nodetap_log_files_recovered_total", { how: "compressed" })).toBe(1);
     expect(metricValue(m, "nodetap_log_files_lost_total")).toBe(0);
   });
 
