@@ -8,6 +8,7 @@ export const SCHEMES = [
   "copytruncate",
   "copytruncate-compress",
   "kubelet",
+  "kubelet-symlinks",
 ] as const;
 export type Scheme = (typeof SCHEMES)[number];
 

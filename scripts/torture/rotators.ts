@@ -23,7 +23,7 @@ export interface Layout {
 export const KUBELET_MAX_FILES = 5;
 
 export function layoutFor(scheme: Scheme, logsDir: string, files: number): Layout {
-  if (scheme === "kubelet") {
+  if (scheme === "kubelet" || scheme === "kubelet-symlinks") {
     // /var/log/pods/<namespace>_<pod>_<uid>/<container>/0.log; the prefix before /pods/ is free.
     const root = path.join(logsDir, "pods");
     const out: string[] = [];
@@ -31,6 +31,18 @@ export function layoutFor(scheme: Scheme, logsDir: string, files: number): Layou
       const dir = path.join(root, `torture_pod-${i}_00000000-0000-4000-8000-${String(i).padStart(12, "0")}`, "app");
       fs.mkdirSync(dir, { recursive: true });
       out.push(path.join(dir, "0.log"));
+    }
+    if (scheme === "kubelet-symlinks") {
+      // Fluent Bit's include: the kubelet's /var/log/containers/<pod>_<ns>_<container>-<id>.log,
+      // symlinks to each 0.log. The kubelet rotates the targets; no rotated name is included.
+      const links = path.join(logsDir, "containers");
+      fs.mkdirSync(links, { recursive: true });
+      out.forEach((file, i) => fs.symlinkSync(file, path.join(links, `pod-${i}_torture_app-${String(i).padStart(64, "c")}.log`)));
+      return {
+        files: out,
+        format: "cri",
+        sources: { files: { include: [`${links}/*.log`], format: "cri", startAt: "beginning" } },
+      };
     }
     return {
       files: out,
@@ -83,6 +95,7 @@ export function newRotator(scheme: Scheme, writer: TortureWriter, keep: number, 
     case "copytruncate-compress":
       return new CopyTruncate(writer, keep, history, true);
     case "kubelet":
+    case "kubelet-symlinks":
       return new Kubelet(writer, prng, history);
   }
 }

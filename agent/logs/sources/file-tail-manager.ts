@@ -262,7 +262,7 @@ export class FileTailManager {
     let waiting = 0;
     const { fresh: stats, cached } = await this.statCache.statForScan(
       [...files.keys()],
-      (dir) => this.discovery.isWatched(dir),
+      (dir, file) => this.discovery.isWatched(dir) && this.targets.targetOf(file) === undefined,
       (paths) => mapConcurrently(paths, (file) => this.opener.stat(file)),
     );
     const fresh: Array<[string, FileSourceSpec]> = [];
@@ -571,7 +571,9 @@ export class FileTailManager {
   private poll(): void {
     const all = this.polls++ % POLL_WATCHED_EVERY === 0;
     for (const t of this.tailers.values()) {
-      if (all || t.state !== "active" || !this.discovery.isWatched(path.dirname(t.path))) this.enqueue(t);
+      // A symlinked file's writes are told in its target's directory, not watched: polled every time.
+      if (all || t.state !== "active" || !this.discovery.isWatched(path.dirname(t.path)) || this.targets.targetOf(t.stream) !== undefined)
+        this.enqueue(t);
     }
     this.updateGauges();
     this.kick();

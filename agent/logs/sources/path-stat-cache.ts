@@ -14,8 +14,9 @@ export interface ScanStats {
 /**
  * Keeps scans cheap on nodes with thousands of log files: a path is stat'ed again only when it
  * is new, when its directory had a watch event since the last scan (a write, rename or delete),
- * when its directory is not watched, or on a full sweep every FULL_SWEEP_EVERY scans (watches can
- * miss events on some filesystems).
+ * when watch events do not cover it (its directory is not watched, or it is a symlink: its
+ * target is renamed in another directory), or on a full sweep every FULL_SWEEP_EVERY scans
+ * (watches can miss events on some filesystems).
  */
 export class PathStatCache {
   private readonly cache = new Map<string, BigIntStats>();
@@ -28,7 +29,8 @@ export class PathStatCache {
 
   async statForScan(
     paths: readonly string[],
-    isWatched: (dir: string) => boolean,
+    /** Whether a watch event in `dir` would tell of a change to `file`. */
+    isWatched: (dir: string, file: string) => boolean,
     statAll: (paths: string[]) => Promise<Map<string, BigIntStats>>,
   ): Promise<ScanStats> {
     const full = this.scans++ % FULL_SWEEP_EVERY === 0;
@@ -39,7 +41,7 @@ export class PathStatCache {
     for (const p of paths) {
       const dir = path.dirname(p);
       const prior = this.cache.get(p);
-      if (full || prior === undefined || dirty.has(dir) || !isWatched(dir)) toStat.push(p);
+      if (full || prior === undefined || dirty.has(dir) || !isWatched(dir, p)) toStat.push(p);
       else cached.set(p, prior);
     }
     const fresh = await statAll(toStat);

@@ -12,7 +12,16 @@ import { describe, expect, it } from "vitest";
 import { runTorture, type TortureResult } from "../../../scripts/torture/run.js";
 import type { CrashMode, Scheme, TortureOptions } from "../../../scripts/torture/options.js";
 
-const SCHEMES: Scheme[] = ["rename-chain", "dateext", "delaycompress", "compress", "copytruncate", "copytruncate-compress", "kubelet"];
+const SCHEMES: Scheme[] = [
+  "rename-chain",
+  "dateext",
+  "delaycompress",
+  "compress",
+  "copytruncate",
+  "copytruncate-compress",
+  "kubelet",
+  "kubelet-symlinks",
+];
 const CRASHES: CrashMode[] = ["random", "startup", "drain", "sink-refusing"];
 
 const BASE: Partial<TortureOptions> = {

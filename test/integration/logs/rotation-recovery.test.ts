@@ -58,7 +58,7 @@ describe("rotation while the agent is down (real agent process, logrotate's nami
     cleanup = [];
   });
 
-  async function setup(include?: (dir: string) => string): Promise<Env> {
+  async function setup(include?: (dir: string) => string, tail: Record<string, unknown> = {}): Promise<Env> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-rotrec-"));
     cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const logDir = path.join(dir, "log");
@@ -73,6 +73,7 @@ describe("rotation while the agent is down (real agent process, logrotate's nami
       checkpoint: { dir: stateDir },
       sources: { files: { include: [include ? include(dir) : `${logDir}/*.log`] } },
       sink: { type: "http", http: { url: receiver.url } },
+      tail,
     });
     return { dir, logDir, active: path.join(logDir, "app.log"), stateDir, cfg, arrivals };
   }
@@ -176,6 +177,27 @@ describe("rotation while the agent is down (real agent process, logrotate's nami
     const m = await agent.metrics();
     expect(metricValue(m, "nodetap_log_files_recovered_total", { how: "renamed" })).toBe(1);
     expect(metricValue(m, "nodetap_log_files_lost_total")).toBe(0);
+  });
+
+  it("follows a symlinked file the kubelet rotates twice while nodetap runs (no watch event where the symlink is)", async () => {
+    // Not while down, but the same layout: the rename happens in the target's directory, so the
+    // symlinks' directory has no watch event, and the scans reused the symlink's cached stat until
+    // a full sweep (every 10th scan): the generation between two rotations went unseen and lost.
+    // The default scan interval: a sweep every 10 s (the harness' 200 ms would sweep every 2 s).
+    const env = await setup((dir) => `${dir}/containers/*.log`, { scanInterval: "1s" });
+    const { target } = kubeletLayout(env);
+    fs.writeFileSync(target, lines(0, 500));
+    await start(env);
+    await waitFor("500 lines", () => env.arrivals.unique.size >= 500, 30_000);
+    fs.renameSync(target, `${target}.20261206-063000`);
+    fs.writeFileSync(target, lines(500, 1000));
+    await new Promise((r) => setTimeout(r, 2500)); // two scans (tail.scanInterval 1 s), well before the sweep
+    fs.renameSync(target, `${target}.20261206-063003`);
+    fs.writeFileSync(target, lines(1000, 1500));
+
+    await waitFor("1500 lines", () => env.arrivals.unique.size >= 1500, 30_000).catch(() => undefined);
+    expect(env.arrivals.missing(1500)).toEqual([]);
+    expect(env.arrivals.outOfOrder).toBe(0);
   });
 
   it("drains a symlinked file compressed while down after its symlink was removed with its container", async () => {
