@@ -393,6 +393,12 @@ export class RotationRecovery {
     if (since === undefined) return;
     const threshold = nsOf(since - UNSEEN_SLACK_MS);
     const previousByKey = new Map(previous.map((cp) => [identityKey(cp.dev, cp.ino), cp]));
+    const previousByStream = new Map<string, FileCheckpoint[]>();
+    for (const cp of previous) {
+      const list = previousByStream.get(this.streamOf(cp));
+      if (list === undefined) previousByStream.set(this.streamOf(cp), [cp]);
+      else list.push(cp);
+    }
     for (const [stream, spec] of streams) {
       const finished = this.host.checkpoints.finishedOf(stream);
       for (const c of await this.rotatedFilesOf(stream)) {
@@ -401,6 +407,12 @@ export class RotationRecovery {
         // The checkpointed file itself (not a new file that got a deleted file's inode).
         const own = previousByKey.get(key);
         if (own !== undefined && (await startsLikeAny(c, [own]))) continue;
+        // The same content as a checkpoint of the stream under another inode: a .gz whose unpacked
+        // copy was being drained under a checkpoint of its own when nodetap stopped (that
+        // checkpoint's recovery reads on from its offset, in the copy or in this file). Read whole
+        // here, each crash during such a drain sent a whole generation again, and then again from
+        // the copy it made (the kubelet torture: 129,656 duplicates of 399,9xx lines).
+        if (await startsLikeAny(c, previousByStream.get(stream) ?? [])) continue;
         // A compressed copy of a file read to its end before (logrotate's, the kubelet's).
         if (c.compressed && (await startsLikeAny(c, finished))) continue;
         if (!this.host.slotFree()) return;
@@ -419,12 +431,12 @@ export class RotationRecovery {
  */
 const SEEN_SLACK_MS = 1000;
 
-/** Whether the file (decompressed when a .gz) starts with the bytes of one of `refs`. */
 /** A time in ms as a file time in ns (stat's mtimeNs), at least 0. */
 function nsOf(ms: number): bigint {
   return BigInt(Math.max(0, Math.floor(ms))) * 1_000_000n;
 }
 
+/** Whether the file (decompressed when a .gz) starts with the bytes of one of `refs`. */
 async function startsLikeAny(c: RotatedCandidate, refs: readonly FingerprintRef[]): Promise<boolean> {
   const heads = new Map<number, Buffer | undefined>();
   for (const ref of refs) {

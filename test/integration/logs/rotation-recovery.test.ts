@@ -48,6 +48,7 @@ interface Env {
   stateDir: string;
   cfg: string;
   arrivals: Arrivals;
+  receiver: LogReceiver;
   agent?: AgentProcess;
 }
 
@@ -75,7 +76,7 @@ describe("rotation while the agent is down (real agent process, logrotate's nami
       sink: { type: "http", http: { url: receiver.url } },
       tail,
     });
-    return { dir, logDir, active: path.join(logDir, "app.log"), stateDir, cfg, arrivals };
+    return { dir, logDir, active: path.join(logDir, "app.log"), stateDir, cfg, arrivals, receiver };
   }
 
   async function start(env: Env): Promise<AgentProcess> {
@@ -272,6 +273,46 @@ describe("rotation while the agent is down (real agent process, logrotate's nami
     expect(metricValue(await agent.metrics(), "nodetap_log_files_recovered_total", { how: "compressed" })).toBe(1);
     // The unpacked copy is removed once drained and acknowledged.
     await waitFor("unpacked copy removed", () => fs.readdirSync(path.join(env.stateDir, "unpacked")).length === 0, 15_000);
+  });
+
+  it("does not read a .gz whole again after a crash while its unpacked copy was drained", async () => {
+    // Found by the kubelet torture (129,656 duplicates of 399,957 lines): the copy unpacked from a
+    // .gz is drained under a checkpoint of its own (another inode); a crash during that drain left
+    // the .gz looking like a file created and rotated away unseen, read whole by the next start.
+    const env = await setup();
+    fs.writeFileSync(env.active, lines(0, 1000));
+    await start(env);
+    await settled(env, 1000, env.active);
+    await crash(env);
+
+    fs.appendFileSync(env.active, lines(1000, 1500)); // unread rest
+    fs.renameSync(env.active, `${env.active}.1`);
+    fs.writeFileSync(`${env.active}.1.gz`, zlib.gzipSync(fs.readFileSync(`${env.active}.1`)));
+    fs.rmSync(`${env.active}.1`);
+    fs.writeFileSync(env.active, lines(1500, 1600));
+
+    await env.receiver.refuse(); // the drain of the unpacked copy cannot finish
+    await start(env);
+    await waitFor(
+      "the unpacked copy's checkpoint written",
+      () => fs.readFileSync(path.join(env.stateDir, "checkpoints.json"), "utf8").includes(`${path.sep}unpacked${path.sep}`),
+      10_000,
+      20,
+    );
+    // gzip finished just before (the kubelet compresses the previous rotation while the agent runs):
+    // the .gz is newer than the crashed run's last scan, less the slack for coarse file times.
+    const justBefore = new Date(Date.now() - 300);
+    fs.utimesSync(`${env.active}.1.gz`, justBefore, justBefore);
+    await crash(env);
+    await env.receiver.reopen();
+
+    const agent = await start(env);
+    await waitFor("1600 lines", () => env.arrivals.unique.size >= 1600, 30_000).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(env.arrivals.missing(1600)).toEqual([]);
+    const again = env.arrivals.seqs.filter((seq) => seq < 1000).length - 1000;
+    expect(again, "lines of the first 1,000 sent again").toBe(0);
+    expect(agent.logsMatching(/created and rotated away/)).toEqual([]);
   });
 
   it("drains the rest of a file copytruncated while down from the copy", async () => {
