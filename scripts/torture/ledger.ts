@@ -45,7 +45,10 @@ export class Ledger {
   lastArrivalAt = 0;
   /** The start of each run of out-of-order arrivals (the first 20): what came late, after what. */
   readonly outOfOrderRuns: Array<{ writer: string; seq: number; after: number; atMs: number }> = [];
+  /** Runs of duplicate arrivals (consecutive sequence numbers of a writer; at most 100,000): what was sent again, and when. */
+  readonly duplicateRuns: Array<{ writer: string; from: number; count: number; atMs: number }> = [];
   private lastLate = new Map<string, number>();
+  private readonly openDuplicateRun = new Map<string, { writer: string; from: number; count: number; atMs: number }>();
   private readonly writers = new Map<string, Counts>();
 
   add(message: string): void {
@@ -64,6 +67,13 @@ export class Ledger {
     }
     if (c.bump(seq) > 0) {
       this.duplicates++;
+      const run = this.openDuplicateRun.get(m[1]);
+      if (run !== undefined && run.from + run.count === seq) run.count++;
+      else if (this.duplicateRuns.length < 100_000) {
+        const next = { writer: m[1], from: seq, count: 1, atMs: this.lastArrivalAt };
+        this.duplicateRuns.push(next);
+        this.openDuplicateRun.set(m[1], next);
+      } else this.openDuplicateRun.delete(m[1]);
       return;
     }
     this.received++;

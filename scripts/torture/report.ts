@@ -47,6 +47,10 @@ export function formatReport(r: TortureResult): string {
     lines.push("", "out-of-order runs (first ones):");
     for (const o of r.outOfOrderRuns) lines.push(`  ${o.writer} s=${o.seq} arrived after s=${o.after} (at ${o.atS} s)`);
   }
+  if (r.duplicateRuns.length > 0) {
+    lines.push("", "duplicate runs (the longest):");
+    for (const d of r.duplicateRuns) lines.push(`  ${d.writer} s=${d.from}..${d.from + d.count - 1} (${d.count}) again at ${d.atS} s`);
+  }
   const logs = Object.entries(r.agentLogCounts);
   if (logs.length > 0) {
     lines.push("", "agent log messages (warn/error, checkpoint/rotated/lost):");

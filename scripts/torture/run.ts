@@ -42,6 +42,8 @@ export interface TortureResult {
   outOfOrder: number;
   /** Where the first runs of out-of-order arrivals began (s after t0): which line came after which. */
   outOfOrderRuns: Array<{ writer: string; seq: number; after: number; atS: number }>;
+  /** The 20 longest runs of lines received again: writer, first sequence number, length, when. */
+  duplicateRuns: Array<{ writer: string; from: number; count: number; atS: number }>;
   /** copytruncate: lines never received that were written between the copy and the truncate. */
   rotatorRaceLines: number;
   /** copytruncate: all lines written inside those windows (received or not). */
@@ -275,6 +277,10 @@ export async function runTorture(options: Partial<TortureOptions> = {}): Promise
       duplicates: ledger.duplicates,
       outOfOrder: ledger.outOfOrder,
       outOfOrderRuns: ledger.outOfOrderRuns.map(({ atMs, ...r }) => ({ ...r, atS: Number(((atMs - t0) / 1000).toFixed(2)) })),
+      duplicateRuns: [...ledger.duplicateRuns]
+        .sort((a, b) => b.count - a.count)
+        .slice(0, 20)
+        .map(({ atMs, ...r }) => ({ ...r, atS: Number(((atMs - t0) / 1000).toFixed(2)) })),
       rotatorRaceLines: raceLines,
       rotatorRaceWindowLines: raceWindowLines,
       kills: sup.kills,
