@@ -1,8 +1,24 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { withRuntimeSettings } from "../../agent/runtime-settings.js";
+import { isShortLivedCommand, withRuntimeSettings } from "../../agent/runtime-settings.js";
 
 describe("the single binary's runtime settings", () => {
+  it("are not worth a restart for --help, --version and check-config, which print and exit", () => {
+    for (const args of [
+      ["--help"],
+      ["-h"],
+      ["--help-long"],
+      ["--version"],
+      ["-v"],
+      ["check-config"],
+      ["check-config", "--config", "x.yaml"],
+      ["--config", "x.yaml", "--version"],
+    ])
+      expect(isShortLivedCommand(args), args.join(" ")).toBe(true);
+    for (const args of [[], ["run"], ["--config", "x.yaml"], ["--config", "check-config"], ["--web.listen-address=:9100"]])
+      expect(isShortLivedCommand(args), args.join(" ")).toBe(false);
+  });
+
   it("adds what the environment lacks: malloc settings and a young-generation cap", () => {
     expect(withRuntimeSettings({ PATH: "/bin" })).toEqual({
       PATH: "/bin",
