@@ -22,6 +22,17 @@ export const RUNTIME_ENV: Readonly<Record<string, string>> = {
   MALLOC_MMAP_THRESHOLD_: "131072",
 };
 
+/** The glibc tunable each MALLOC_* variable is an alias of: one set in GLIBC_TUNABLES is the operator's. */
+const GLIBC_TUNABLE_OF: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: "glibc.malloc.arena_max",
+  MALLOC_MMAP_THRESHOLD_: "glibc.malloc.mmap_threshold",
+};
+
+/** Tunable names set in a GLIBC_TUNABLES value (`name=value:name=value`). */
+function tunablesIn(value: string | undefined): Set<string> {
+  return new Set((value ?? "").split(":").map((item) => item.split("=")[0].trim()));
+}
+
 /** V8 flags for NODE_OPTIONS, by name; one already given (with any value) is left alone. */
 export const RUNTIME_V8_FLAGS: Readonly<Record<string, string>> = {
   "--max-semi-space-size": "8",
@@ -31,7 +42,9 @@ export const RUNTIME_V8_FLAGS: Readonly<Record<string, string>> = {
 export function withRuntimeSettings(env: NodeJS.ProcessEnv, execArgv: readonly string[] = []): NodeJS.ProcessEnv | undefined {
   if (env[RUNTIME_DEFAULTS_ENV] === "off") return undefined;
   const added: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(RUNTIME_ENV)) if (env[name] === undefined) added[name] = value;
+  const tunables = tunablesIn(env.GLIBC_TUNABLES);
+  for (const [name, value] of Object.entries(RUNTIME_ENV))
+    if (env[name] === undefined && !tunables.has(GLIBC_TUNABLE_OF[name])) added[name] = value;
   const options = env.NODE_OPTIONS ?? "";
   const given = [...options.split(/\s+/), ...execArgv].map((arg) => arg.split("=")[0].replaceAll("_", "-"));
   const flags = Object.entries(RUNTIME_V8_FLAGS)

@@ -3,6 +3,17 @@ import { describe, expect, it } from "vitest";
 import { isShortLivedCommand, withRuntimeSettings } from "../../agent/runtime-settings.js";
 
 describe("the single binary's runtime settings", () => {
+  it("leave a malloc setting given as a glibc tunable (GLIBC_TUNABLES) to it", () => {
+    const env = withRuntimeSettings({ GLIBC_TUNABLES: "glibc.malloc.arena_max=4:glibc.malloc.trim_threshold=0" });
+    expect(env?.MALLOC_ARENA_MAX).toBeUndefined();
+    expect(env?.MALLOC_MMAP_THRESHOLD_).toBe("131072");
+    const both = withRuntimeSettings({
+      GLIBC_TUNABLES: "glibc.malloc.mmap_threshold=65536:glibc.malloc.arena_max=1",
+      NODE_OPTIONS: "--max-semi-space-size=8",
+    });
+    expect(both).toBeUndefined();
+  });
+
   it("are not worth a restart for --help, --version and check-config, which print and exit", () => {
     for (const args of [
       ["--help"],
