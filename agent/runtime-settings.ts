@@ -69,11 +69,12 @@ const HELP_OR_VERSION = new Set(["-h", "--help", "--help-long", "-v", "--version
 
 /**
  * `--help`, `--version` and `check-config` print and exit: nothing for the settings to act on,
- * and the restart cost them about 50 ms (0.13 s against 0.08 for `--version`). Only the exact
- * forms the parser knows (config/load.ts); anything else restarts as before.
+ * and the restart cost them about 50 ms (0.13 s against 0.08 for `--version`). Only as the first
+ * argument, in the exact forms the parser knows (config/load.ts): further on, `-v` may be a
+ * flag's value, and a run without the settings would be the price of a wrong guess.
  */
 export function isShortLivedCommand(args: readonly string[]): boolean {
-  return args[0] === "check-config" || args.some((arg) => HELP_OR_VERSION.has(arg));
+  return args[0] === "check-config" || HELP_OR_VERSION.has(args[0] ?? "");
 }
 
 /** The running executable, the same file even if its path was replaced since (an upgrade). */

@@ -23,10 +23,17 @@ describe("the single binary's runtime settings", () => {
       ["-v"],
       ["check-config"],
       ["check-config", "--config", "x.yaml"],
-      ["--config", "x.yaml", "--version"],
     ])
       expect(isShortLivedCommand(args), args.join(" ")).toBe(true);
-    for (const args of [[], ["run"], ["--config", "x.yaml"], ["--config", "check-config"], ["--web.listen-address=:9100"]])
+    for (const args of [
+      [],
+      ["run"],
+      ["--config", "x.yaml"],
+      ["--config", "check-config"],
+      ["--web.listen-address=:9100"],
+      ["--config", "x.yaml", "--version"],
+      ["--x", "-v"],
+    ])
       expect(isShortLivedCommand(args), args.join(" ")).toBe(false);
   });
 
