@@ -21,8 +21,12 @@ export interface FileCheckpoint {
   offset: number;
   /** The active path this file was tailed under before it was rotated (its stream); absent in old checkpoints. */
   stream?: string;
-  /** The stream's path with symlinks resolved, where it differs: its rotated files are next to it (stream-targets.ts). */
+  /** The stream's symlink target, where its path is a symlink: its rotated files are next to it (stream-targets.ts). */
   target?: string;
+  /** For a copy unpacked from a .gz: the .gz's device:inode (a restart must not read that .gz whole as a file it never saw). */
+  copyOf?: string;
+  /** For a copy unpacked from a .gz: the .gz's path, which its records name and its place in the stream's order is taken from. */
+  origin?: string;
   /** The file's size when last read, to tell how much was lost if it disappears. */
   size?: number;
   /** It had rotated out of its stream (no more writes expected) when last read. */
@@ -299,6 +303,8 @@ function isFileCheckpoint(e: unknown): e is FileCheckpoint {
     c.offset >= 0 &&
     (c.stream === undefined || typeof c.stream === "string") &&
     (c.target === undefined || typeof c.target === "string") &&
+    (c.copyOf === undefined || typeof c.copyOf === "string") &&
+    (c.origin === undefined || typeof c.origin === "string") &&
     (c.size === undefined || (Number.isSafeInteger(c.size) && c.size >= 0)) &&
     (c.rotated === undefined || typeof c.rotated === "boolean")
   );

@@ -10,7 +10,7 @@ import { mapConcurrently } from "./concurrency.js";
 import { FileDiscovery } from "./file-discovery.js";
 import { fingerprintMatches, identityKey } from "./file-identity.js";
 import { FileOpener } from "./file-opener.js";
-import { StreamTargets } from "./stream-targets.js";
+import { rotationHome, symlinkTarget } from "./stream-targets.js";
 import type { FileSourceSpec, TailSettings } from "./file-source-spec.js";
 import type { FileTailer, SupersededGeneration, TailerDeps } from "./file-tailer.js";
 import { PathStatCache } from "./path-stat-cache.js";
@@ -68,8 +68,7 @@ export class FileTailManager {
   private readonly includeRes: Map<string, RegExp[]>;
   /** Data that rotated away while nodetap was down (see rotation-recovery.ts). */
   private readonly recovery: RotationRecovery;
-  /** Streams whose path goes through a symlink: where their rotated files are. */
-  private readonly targets = new StreamTargets();
+
   /**
    * Rotated files not yet read to their end, by stream: the stream's active file waits for
    * them, so that a stream's records go out in file order across rotations.
@@ -138,7 +137,6 @@ export class FileTailManager {
         return open.total < this.settings.maxOpenFiles && open.draining < this.settings.maxOpenRotatedFiles;
       },
       openDrain: (file, spec, opts) => this.openNew(file, spec, true, opts),
-      rotationHome: (stream) => this.targets.of(stream),
     };
   }
 
@@ -153,7 +151,6 @@ export class FileTailManager {
     const cps = this.deps.checkpoints;
     const current = (cp: FileCheckpoint) => cps.file(cp.dev, cp.ino)?.fingerprint === cp.fingerprint;
     const previous = [...cps.allFiles(), ...cps.recoveringFiles().filter((cp) => !current(cp))].map((cp) => ({ ...cp }));
-    for (const cp of previous) this.targets.remember(cp.stream ?? cp.path, cp.target);
     await this.scan();
     const knownBefore = new Set(this.specs.filter((s) => !this.startAtSources.has(s.name)).map((s) => s.name));
     this.startAtSources.clear();
@@ -262,7 +259,7 @@ export class FileTailManager {
     let waiting = 0;
     const { fresh: stats, cached } = await this.statCache.statForScan(
       [...files.keys()],
-      (dir, file) => this.discovery.isWatched(dir) && this.targets.targetOf(file) === undefined,
+      (dir, file) => this.discovery.isWatched(dir) && this.byPath.get(file)?.targetElsewhere !== true,
       (paths) => mapConcurrently(paths, (file) => this.opener.stat(file)),
     );
     const fresh: Array<[string, FileSourceSpec]> = [];
@@ -306,9 +303,11 @@ export class FileTailManager {
         : this.openNew(file, spec);
     });
     await this.detectRotations(seen);
+    const pendingBefore = this.recovery.pendingCount;
     waiting += await this.recovery.recoverPending(() => this.stopping);
     this.waiting = waiting;
     if (waiting > 0) this.closeIdle(waiting);
+    if (this.recovery.pendingCount < pendingBefore) this.kick(); // active files it held back
     const dirs = new Set(directories);
     for (const t of this.tailers.values()) dirs.add(path.dirname(t.path));
     for (const file of files.keys()) dirs.add(path.dirname(file));
@@ -330,12 +329,18 @@ export class FileTailManager {
     file: string,
     spec: FileSourceSpec,
     drainOnly = false,
-    opts: { stream?: string; resume?: ResumePoint; originFile?: string } = {},
+    opts: { stream?: string; resume?: ResumePoint; originFile?: string; target?: string; copyOf?: string } = {},
   ): Promise<boolean> {
     const tailer = await this.opener.open(file, spec, this.startAtSources.has(spec.name), opts);
     if (tailer === undefined) return false;
     if (opts.stream !== undefined) tailer.stream = opts.stream;
-    else if (!drainOnly) await this.targets.refresh(file);
+    tailer.copyOf = opts.copyOf;
+    tailer.target = opts.target;
+    if (opts.stream === undefined && !drainOnly) {
+      const link = await symlinkTarget(file);
+      tailer.target = link?.target;
+      tailer.targetElsewhere = link?.elsewhere ?? false;
+    }
     if (drainOnly) this.markRotated(tailer);
     this.tailers.set(tailer.key, tailer);
     this.byPath.set(file, tailer);
@@ -369,21 +374,20 @@ export class FileTailManager {
    * does it move to the new generation's start. A checkpoint written in between (and a crash)
    * would otherwise leave no trace of the old generation's unread rest. When the lookup throws
    * or does not run (shutdown), the entry keeps the old generation, and a restart looks for its
-   * copy (or the new generation's first acknowledged read moves it on). A rest counted lost is
-   * written at once, not within checkpoint.interval: a crash in between made the restart find the
-   * old generation's checkpoint without a copy and count the same rest lost again.
+   * copy (or the new generation's first acknowledged read moves it on). The move is written at
+   * once, not within checkpoint.interval: a crash in between made the restart find the old
+   * generation's checkpoint and no copy, and count its rest lost (again, if it was counted here).
    */
   private async drainSupersededCopy(t: FileTailer, previous: SupersededGeneration): Promise<void> {
     if (this.stopping) return;
-    let restLost: boolean;
     try {
-      restLost = await this.recovery.drainAfterTruncation(t.stream, t.spec, previous);
+      await this.recovery.drainAfterTruncation(t.stream, t.spec, previous, t.target);
     } catch (err) {
       this.deps.logger.warn({ stream: t.stream, err: (err as Error).message }, "looking for the copy of a truncated file failed");
       return;
     }
     if (t.committedOffset === 0) this.commit(t, 0);
-    if (restLost) await this.deps.checkpoints.flush();
+    void this.deps.checkpoints.flush();
   }
 
   private async reopen(t: FileTailer, file: string, state: "active" | "rotated" = "active"): Promise<boolean> {
@@ -417,7 +421,7 @@ export class FileTailManager {
 
   /** A closed file vanished from the globs: drain it if it grew under a new name, else forget it. */
   private async forgetOrDrain(t: FileTailer): Promise<void> {
-    const home = t.path === t.stream ? this.targets.of(t.stream) : t.path;
+    const home = t.path === t.stream ? rotationHome(t.stream, t.target) : t.path;
     const renamed = t.unlinked ? undefined : await findRenamedFile(path.dirname(home), t.identity.dev, t.identity.ino);
     // The same file only if it still starts with its bytes: a deleted file's inode goes to the
     // next new file (copytruncate's next copy, often), which must not be read from this offset.
@@ -447,7 +451,9 @@ export class FileTailManager {
       source: t.spec.name,
       offset,
       stream: t.stream,
-      ...(this.targets.targetOf(t.stream) === undefined ? {} : { target: this.targets.targetOf(t.stream) }),
+      ...(t.target === undefined ? {} : { target: t.target }),
+      ...(t.copyOf === undefined ? {} : { copyOf: t.copyOf }),
+      ...(t.origin.file === undefined || t.origin.file === t.path ? {} : { origin: t.origin.file }),
       size: t.size,
       ...(t.state === "active" ? {} : { rotated: true }),
     });
@@ -509,8 +515,10 @@ export class FileTailManager {
     }
     for (const t of this.readQueue) {
       if (gate !== undefined && gate.blocked(t.stream)) continue;
-      // Waits (stays queued) while a rotated file of its stream has unread data.
+      // Waits (stays queued) while a rotated file of its stream has unread data, or a checkpoint
+      // of its stream from the previous run waits for a slot to be recovered.
       if (this.draining.size > 0 && this.draining.has(t.stream)) continue;
+      if (this.recovery.holdsBack(t.stream)) continue;
       if (this.copyLookups.size > 0 && this.copyLookups.has(t.stream)) continue;
       this.readQueue.delete(t);
       return t;
@@ -572,8 +580,7 @@ export class FileTailManager {
     const all = this.polls++ % POLL_WATCHED_EVERY === 0;
     for (const t of this.tailers.values()) {
       // A symlinked file's writes are told in its target's directory, not watched: polled every time.
-      if (all || t.state !== "active" || !this.discovery.isWatched(path.dirname(t.path)) || this.targets.targetOf(t.stream) !== undefined)
-        this.enqueue(t);
+      if (all || t.state !== "active" || !this.discovery.isWatched(path.dirname(t.path)) || t.targetElsewhere) this.enqueue(t);
     }
     this.updateGauges();
     this.kick();
@@ -596,7 +603,6 @@ export class FileTailManager {
         this.deps.checkpoints.removeFile(t.identity.dev, t.identity.ino);
         const { fingerprintBytes, fingerprint } = t.identity;
         this.deps.checkpoints.noteFinished({ stream: t.stream, fingerprintBytes, fingerprint });
-        if (![...this.tailers.values()].some((other) => other.stream === t.stream)) this.targets.forget(t.stream);
       }
       const unpacked = this.recovery.unpacked.get(t.key);
       if (unpacked !== undefined) {

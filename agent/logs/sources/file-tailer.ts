@@ -98,6 +98,12 @@ export class FileTailer {
    * its successor's arrive in order.
    */
   stream: string;
+  /** The stream's symlink target, where the stream's path is a symlink (stream-targets.ts). */
+  target: string | undefined;
+  /** The target is in another directory than the symlink: watch events do not tell of its changes. */
+  targetElsewhere = false;
+  /** For a copy unpacked from a .gz: the .gz's device:inode (FileCheckpoint.copyOf). */
+  copyOf: string | undefined;
   /** Rotated and read to its end at least once: its successor may be read now. */
   drainedOnce = false;
   /** The fingerprint the tailer started with (a checkpoint's when it resumed one). */

@@ -20,6 +20,7 @@ import {
   type UnpackedCopy,
 } from "./rotated-copies.js";
 import { activePathOf, rotatedFilesOf, type RotatedCandidate } from "./rotation-names.js";
+import { rotationHome } from "./stream-targets.js";
 
 /** What the tail manager lends the recovery. */
 export interface RecoveryHost {
@@ -34,10 +35,15 @@ export interface RecoveryHost {
   /** Whether the source's globs name `file` (the scan opens it). */
   scanOpens(spec: FileSourceSpec, file: string): boolean;
   slotFree(): boolean;
-  /** Opens `file` to be drained (read to its end, then closed), as part of `stream`. */
-  openDrain(file: string, spec: FileSourceSpec, opts: { stream: string; resume?: ResumePoint; originFile?: string }): Promise<boolean>;
-  /** The path next to which `stream`'s rotated files are: the stream, or its symlink's target (stream-targets.ts). */
-  rotationHome(stream: string): string;
+  /**
+   * Opens `file` to be drained (read to its end, then closed), as part of `stream` (`target`: the
+   * stream's symlink target; `copyOf`: the .gz an unpacked copy came from).
+   */
+  openDrain(
+    file: string,
+    spec: FileSourceSpec,
+    opts: { stream: string; resume?: ResumePoint; originFile?: string; target?: string; copyOf?: string },
+  ): Promise<boolean>;
 }
 
 /**
@@ -63,6 +69,7 @@ const UNSEEN_SLACK_MS = 1000;
  */
 export class RotationRecovery {
   private pending: FileCheckpoint[] = [];
+  private pendingStreams = new Set<string>();
   private running = false;
   /**
    * Rotated copies (.gz or copytruncate's) drained for a checkpoint at start-up, by device and
@@ -83,11 +90,21 @@ export class RotationRecovery {
    */
   setPending(checkpoints: FileCheckpoint[]): void {
     this.pending = checkpoints.filter((cp) => !this.host.isResumed(cp));
+    this.pendingStreams = new Set(this.pending.map((cp) => this.streamOf(cp)));
     this.host.checkpoints.setRecovering(this.pending);
   }
 
   get pendingCount(): number {
     return this.pending.length;
+  }
+
+  /**
+   * Whether `stream` has a checkpoint of the previous run not recovered yet (waiting for an
+   * open-file slot): its data is older than the active file's, which waits for it rather than
+   * send its lines ahead.
+   */
+  holdsBack(stream: string): boolean {
+    return this.pendingStreams.size > 0 && this.pendingStreams.has(stream);
   }
 
   /** Works through the pending checkpoints as open-file slots allow; returns how many still wait for one. */
@@ -108,6 +125,7 @@ export class RotationRecovery {
       }
       if (later.length !== this.pending.length) this.host.checkpoints.setRecovering(later);
       this.pending = later;
+      this.pendingStreams = new Set(later.map((c) => this.streamOf(c)));
       return waiting;
     } finally {
       this.running = false;
@@ -118,9 +136,20 @@ export class RotationRecovery {
     return cp.stream ?? activePathOf(cp.path) ?? cp.path;
   }
 
+  /**
+   * Where the .gz an unpacked copy came from is now: a numbered chain (`app.log.1.gz` ->
+   * `app.log.3.gz`) moves it while nodetap is down, and the stream's rotated files are read
+   * oldest first by their names (the crash matrix's compress × sink-refusing: 6,000-9,500 lines
+   * late with the name the copy was unpacked under). Its last known name once it is gone.
+   */
+  private async currentNameOf(stream: string, cp: FileCheckpoint): Promise<string | undefined> {
+    for (const c of await this.rotatedFilesOf(stream, cp.target)) if (identityKey(c.stat.dev, c.stat.ino) === cp.copyOf) return c.path;
+    return cp.origin;
+  }
+
   /** The stream's rotated files, next to its symlink's target where it has one. */
-  private rotatedFilesOf(stream: string): Promise<RotatedCandidate[]> {
-    const home = this.host.rotationHome(stream);
+  private rotatedFilesOf(stream: string, target: string | undefined): Promise<RotatedCandidate[]> {
+    const home = rotationHome(stream, target);
     return rotatedFilesOf(path.dirname(home), path.basename(home));
   }
 
@@ -142,7 +171,10 @@ export class RotationRecovery {
       if (found !== undefined) {
         if (h.scanOpens(spec, found)) return "later"; // the scan's (waiting for a slot)
         if (!h.slotFree()) return "waiting";
-        if (await h.openDrain(found, spec, { stream })) {
+        // An unpacked copy goes on as what it is a copy of: its records name the .gz, it takes
+        // its place in the stream's order by the .gz's name, and it still covers that .gz.
+        const originFile = cp.copyOf === undefined ? undefined : await this.currentNameOf(stream, cp);
+        if (await h.openDrain(found, spec, { stream, target: cp.target, originFile, copyOf: cp.copyOf })) {
           if (path.dirname(found) === path.join(h.checkpoints.dir, UNPACK_DIR)) this.unpacked.set(key, found);
           h.metrics.filesRecovered.inc({ source: cp.source, how: "renamed" });
           h.logger.info({ file: found, was: cp.path, offset: cp.offset }, "draining a file rotated while nodetap was down");
@@ -151,10 +183,10 @@ export class RotationRecovery {
       }
     }
     const tracked = (c: RotatedCandidate) => h.isTracked(identityKey(c.stat.dev, c.stat.ino));
-    const copy = await findCopyOf(this.host.rotationHome(stream), cp, tracked);
+    const copy = await findCopyOf(rotationHome(stream, cp.target), cp, tracked);
     if (copy !== undefined) {
       if (!h.slotFree()) return "waiting";
-      if (await this.drainCopy(copy, spec, stream, cp)) {
+      if (await this.drainCopy(copy, spec, stream, cp, cp.target)) {
         // The copy holds a checkpoint of its own now (set when it was opened, written with this):
         // this entry would lead every later start back to it, and once the rotator deleted the
         // copy, to a loss that was not one.
@@ -169,7 +201,7 @@ export class RotationRecovery {
     }
     // A copy of it drained already under a checkpoint of its own (a crash while a truncation was
     // handled leaves both entries): nothing is lost.
-    if ((await findCopyOf(this.host.rotationHome(stream), cp, (c) => !tracked(c))) !== undefined) {
+    if ((await findCopyOf(rotationHome(stream, cp.target), cp, (c) => !tracked(c))) !== undefined) {
       this.removeOwn(cp);
       return "done";
     }
@@ -186,7 +218,7 @@ export class RotationRecovery {
     const st = await fs.stat(cp.path, { bigint: true }).catch(() => undefined);
     const stream = this.streamOf(cp);
     // Renamed next to where the file really was: a symlinked stream's target.
-    const home = cp.path === stream ? this.host.rotationHome(stream) : cp.path;
+    const home = cp.path === stream ? rotationHome(stream, cp.target) : cp.path;
     const found =
       st !== undefined && identityKey(st.dev, st.ino) === identityKey(cp.dev, cp.ino)
         ? cp.path
@@ -202,18 +234,24 @@ export class RotationRecovery {
     }
   }
 
-  async drainCopy(copy: RotatedCandidate, spec: FileSourceSpec, stream: string, resume?: ResumePoint): Promise<boolean> {
-    const drained = await this.openCopy(copy, spec, stream, resume);
+  async drainCopy(copy: RotatedCandidate, spec: FileSourceSpec, stream: string, resume?: ResumePoint, target?: string): Promise<boolean> {
+    const drained = await this.openCopy(copy, spec, stream, resume, target);
     if (drained) this.claimed?.add(identityKey(copy.stat.dev, copy.stat.ino));
     return drained;
   }
 
-  private async openCopy(copy: RotatedCandidate, spec: FileSourceSpec, stream: string, resume?: ResumePoint): Promise<boolean> {
+  private async openCopy(
+    copy: RotatedCandidate,
+    spec: FileSourceSpec,
+    stream: string,
+    resume: ResumePoint | undefined,
+    target: string | undefined,
+  ): Promise<boolean> {
     if (!copy.compressed) {
       // Where it is now: a numbered chain may have shifted it since it was listed (gone: not
       // whatever took its name).
       const file = await currentPathOf(copy);
-      if (file !== undefined && (await this.host.openDrain(file, spec, { stream, resume }))) return true;
+      if (file !== undefined && (await this.host.openDrain(file, spec, { stream, resume, target }))) return true;
       // Compressed since it was listed (gzip removes its input once the .gz is whole).
       const gz = `${copy.path}.gz`;
       const st = await fs.lstat(gz, { bigint: true }).catch(() => undefined);
@@ -222,7 +260,7 @@ export class RotationRecovery {
         () => true,
       );
       if (st?.isFile() !== true || !originalGone) return false;
-      return this.drainCopy({ path: gz, stat: st, compressed: true }, spec, stream, resume);
+      return this.drainCopy({ path: gz, stat: st, compressed: true }, spec, stream, resume, target);
     }
     let unpacked: UnpackedCopy;
     try {
@@ -249,7 +287,8 @@ export class RotationRecovery {
       );
     }
     this.unpacked.set(identityKey(st.dev, st.ino), unpacked.file);
-    if (await this.host.openDrain(unpacked.file, spec, { stream, resume, originFile: copy.path })) return true;
+    const copyOf = identityKey(copy.stat.dev, copy.stat.ino);
+    if (await this.host.openDrain(unpacked.file, spec, { stream, resume, originFile: copy.path, target, copyOf })) return true;
     this.unpacked.delete(identityKey(st.dev, st.ino));
     await fs.rm(unpacked.file, { force: true });
     return false;
@@ -264,16 +303,15 @@ export class RotationRecovery {
    * made since the tailer last saw the file is read whole, except copies of files read before.
    * A copy found but not drainable, or none where the generation had bytes not read yet, makes
    * that rest lost: counted (files and bytes lost) and logged, as a restart would find no more.
-   * Returns whether it counted such a loss.
+   * `target`: the stream's symlink target, next to which the copies are.
    */
-  async drainAfterTruncation(stream: string, spec: FileSourceSpec, previous: SupersededGeneration): Promise<boolean> {
+  async drainAfterTruncation(stream: string, spec: FileSourceSpec, previous: SupersededGeneration, target?: string): Promise<void> {
     const h = this.host;
     const detectedAt = nsOf(previous.detectedAt);
-    const candidates = (await this.rotatedFilesOf(stream)).filter(
+    const candidates = (await this.rotatedFilesOf(stream, target)).filter(
       (c) => !h.isTracked(identityKey(c.stat.dev, c.stat.ino)) && c.stat.mtimeNs <= detectedAt,
     );
     let matched = -1;
-    let lost = false;
     if (previous.fingerprintBytes >= MIN_MATCH_BYTES) {
       for (let i = candidates.length - 1; i >= 0 && matched < 0; i--) {
         if (await startsLikeAny(candidates[i], [previous])) matched = i;
@@ -289,12 +327,11 @@ export class RotationRecovery {
         fingerprintBytes: previous.fingerprintBytes,
         fingerprint: previous.fingerprint,
       };
-      if (await this.drainCopy(copy, spec, stream, resume)) {
+      if (await this.drainCopy(copy, spec, stream, resume, target)) {
         h.logger.info({ file: copy.path, stream, offset: previous.committed }, "draining the rest of a truncated file from its copy");
-      } else if (!(await this.copyTailedAlready(stream, previous))) {
+      } else if (!(await this.copyTailedAlready(stream, previous, target))) {
         // Gone since it was found, unreadable, or not gzip after all: a restart would fail alike.
         this.truncatedRestLost(spec, stream, previous, `its copy ${copy.path} could not be opened or decompressed`);
-        lost = true;
       }
     } else {
       const since = nsOf(previous.seenAt - SEEN_SLACK_MS);
@@ -304,7 +341,7 @@ export class RotationRecovery {
     }
     let drained = 0;
     for (const c of unread) {
-      if (!(await this.drainCopy(c, spec, stream))) continue;
+      if (!(await this.drainCopy(c, spec, stream, undefined, target))) continue;
       drained++;
       h.metrics.filesRecovered.inc({ source: spec.name, how: "unread_generation" });
       h.logger.info(
@@ -314,11 +351,9 @@ export class RotationRecovery {
     }
     // Truncated with bytes not read yet, and no copy next to it: a plain truncation (`: > file`),
     // or a rotator that puts its copies elsewhere (logrotate's olddir).
-    if (matched < 0 && drained === 0 && previous.unreadBytes > 0 && !(await this.copyTailedAlready(stream, previous))) {
+    if (matched < 0 && drained === 0 && previous.unreadBytes > 0 && !(await this.copyTailedAlready(stream, previous, target))) {
       this.truncatedRestLost(spec, stream, previous, "no rotated copy next to it starts like it");
-      lost = true;
     }
-    return lost;
   }
 
   /**
@@ -327,10 +362,10 @@ export class RotationRecovery {
    * whole. Where the generation was seen too short to tell its copy, any rotated file tailed and
    * made since it was last seen may be it.
    */
-  private async copyTailedAlready(stream: string, previous: SupersededGeneration): Promise<boolean> {
+  private async copyTailedAlready(stream: string, previous: SupersededGeneration, target: string | undefined): Promise<boolean> {
     const detectedAt = nsOf(previous.detectedAt);
     const since = nsOf(previous.seenAt - SEEN_SLACK_MS);
-    for (const c of await this.rotatedFilesOf(stream)) {
+    for (const c of await this.rotatedFilesOf(stream, target)) {
       if (!this.host.isTracked(identityKey(c.stat.dev, c.stat.ino)) || c.stat.mtimeNs > detectedAt) continue;
       if (previous.fingerprintBytes < MIN_MATCH_BYTES ? c.stat.mtimeNs >= since : await startsLikeAny(c, [previous])) return true;
     }
@@ -393,30 +428,27 @@ export class RotationRecovery {
     if (since === undefined) return;
     const threshold = nsOf(since - UNSEEN_SLACK_MS);
     const previousByKey = new Map(previous.map((cp) => [identityKey(cp.dev, cp.ino), cp]));
-    const previousByStream = new Map<string, FileCheckpoint[]>();
-    for (const cp of previous) {
-      const list = previousByStream.get(this.streamOf(cp));
-      if (list === undefined) previousByStream.set(this.streamOf(cp), [cp]);
-      else list.push(cp);
-    }
+    // .gz files whose unpacked copies were being drained under checkpoints of their own when
+    // nodetap stopped: those checkpoints' recovery reads on from their offsets. Read whole here,
+    // each crash during such a drain sent a whole generation again (kubelet torture: 129,656
+    // duplicates of 399,957 lines, 30,488 after).
+    const unpackedFrom = new Set(previous.flatMap((cp) => (cp.copyOf === undefined ? [] : [cp.copyOf])));
+    const targets = new Map<string, string>();
+    for (const cp of previous) if (cp.target !== undefined) targets.set(this.streamOf(cp), cp.target);
     for (const [stream, spec] of streams) {
       const finished = this.host.checkpoints.finishedOf(stream);
-      for (const c of await this.rotatedFilesOf(stream)) {
+      const target = targets.get(stream);
+      for (const c of await this.rotatedFilesOf(stream, target)) {
         const key = identityKey(c.stat.dev, c.stat.ino);
         if (this.host.isTracked(key) || this.claimed?.has(key) === true || c.stat.mtimeNs < threshold) continue;
+        if (unpackedFrom.has(key)) continue;
         // The checkpointed file itself (not a new file that got a deleted file's inode).
         const own = previousByKey.get(key);
         if (own !== undefined && (await startsLikeAny(c, [own]))) continue;
-        // The same content as a checkpoint of the stream under another inode: a .gz whose unpacked
-        // copy was being drained under a checkpoint of its own when nodetap stopped (that
-        // checkpoint's recovery reads on from its offset, in the copy or in this file). Read whole
-        // here, each crash during such a drain sent a whole generation again, and then again from
-        // the copy it made (the kubelet torture: 129,656 duplicates of 399,9xx lines).
-        if (await startsLikeAny(c, previousByStream.get(stream) ?? [])) continue;
         // A compressed copy of a file read to its end before (logrotate's, the kubelet's).
         if (c.compressed && (await startsLikeAny(c, finished))) continue;
         if (!this.host.slotFree()) return;
-        if (await this.drainCopy(c, spec, stream)) {
+        if (await this.drainCopy(c, spec, stream, undefined, target)) {
           this.host.metrics.filesRecovered.inc({ source: spec.name, how: "unseen" });
           this.host.logger.info({ file: c.path, stream }, "draining a file created and rotated away while nodetap was down");
         }

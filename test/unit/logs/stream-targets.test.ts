@@ -2,9 +2,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { StreamTargets } from "../../../agent/logs/sources/stream-targets.js";
+import { rotationHome, symlinkTarget } from "../../../agent/logs/sources/stream-targets.js";
 
-describe("StreamTargets (where a symlinked stream's rotated files are)", () => {
+describe("symlinkTarget (where a symlinked stream's rotated files are)", () => {
   let dir: string;
   let target: string;
   let link: string;
@@ -19,45 +19,31 @@ describe("StreamTargets (where a symlinked stream's rotated files are)", () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it("resolves a symlinked stream to its target, and a plain file to itself", async () => {
-    const targets = new StreamTargets();
-    await targets.refresh(link);
-    await targets.refresh(target);
-    expect(targets.of(link)).toBe(target);
-    expect(targets.targetOf(link)).toBe(target);
-    expect(targets.of(target)).toBe(target);
-    expect(targets.targetOf(target)).toBeUndefined();
+  it("resolves a symlink in another directory (/var/log/containers -> /var/log/pods): its events are elsewhere", async () => {
+    expect(await symlinkTarget(link)).toEqual({ target, elsewhere: true });
+    expect(rotationHome(link, target)).toBe(target);
   });
 
-  it("keeps the last target while the symlink dangles (between the kubelet's rename and the new file) or is gone", async () => {
-    const targets = new StreamTargets();
-    await targets.refresh(link);
+  it("gives nothing for a plain file, or one under a symlinked directory (/var/log on another disk)", async () => {
+    expect(await symlinkTarget(target)).toBeUndefined();
+    const linkedDir = path.join(dir, "log");
+    fs.symlinkSync(path.join(dir, "pods"), linkedDir);
+    expect(await symlinkTarget(path.join(linkedDir, "0.log"))).toBeUndefined();
+    expect(rotationHome(target, undefined)).toBe(target);
+  });
+
+  it("resolves a symlink to another name in the same directory (app.log -> app-2026.log): rotated by that name, events here", async () => {
+    const dated = path.join(dir, "pods", "app-2026.log");
+    fs.writeFileSync(dated, "");
+    const sameDir = path.join(dir, "pods", "app.log");
+    fs.symlinkSync(dated, sameDir);
+    expect(await symlinkTarget(sameDir)).toEqual({ target: dated, elsewhere: false });
+  });
+
+  it("gives nothing for a dangling or missing symlink (between the kubelet's rename and the new file)", async () => {
     fs.renameSync(target, `${target}.20261206-063000`);
-    await targets.refresh(link);
-    expect(targets.of(link)).toBe(target);
+    expect(await symlinkTarget(link)).toBeUndefined();
     fs.rmSync(link);
-    await targets.refresh(link);
-    expect(targets.of(link)).toBe(target);
-  });
-
-  it("takes a checkpoint's target until the stream is resolved again, then the resolved one", async () => {
-    const targets = new StreamTargets();
-    const elsewhere = path.join(dir, "elsewhere", "0.log");
-    targets.remember(link, elsewhere);
-    expect(targets.of(link)).toBe(elsewhere);
-    await targets.refresh(link);
-    expect(targets.of(link)).toBe(target);
-    targets.remember(link, elsewhere); // a second checkpoint of the previous run does not override it
-    expect(targets.of(link)).toBe(target);
-  });
-
-  it("forgets a stream, and ignores a checkpoint without a target or with itself as target", () => {
-    const targets = new StreamTargets();
-    targets.remember(link, target);
-    targets.forget(link);
-    expect(targets.of(link)).toBe(link);
-    targets.remember(link, undefined);
-    targets.remember(link, link);
-    expect(targets.targetOf(link)).toBeUndefined();
+    expect(await symlinkTarget(link)).toBeUndefined();
   });
 });

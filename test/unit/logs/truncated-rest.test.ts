@@ -72,7 +72,6 @@ describe("the rest of a truncated file", () => {
         opened.push({ file, text: fs.readFileSync(file, "utf8"), offset: opts.resume?.offset, originFile: opts.originFile });
         return open(file);
       },
-      rotationHome: (s) => s,
     });
     await recovery.drainAfterTruncation(stream(), spec, prev);
     const count = (name: string, labels?: Record<string, string>) => counterValue(registry, name, labels);
