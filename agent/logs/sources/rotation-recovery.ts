@@ -143,7 +143,9 @@ export class RotationRecovery {
    * late with the name the copy was unpacked under). Its last known name once it is gone.
    */
   private async currentNameOf(stream: string, cp: FileCheckpoint): Promise<string | undefined> {
-    for (const c of await this.rotatedFilesOf(stream, cp.target)) if (identityKey(c.stat.dev, c.stat.ino) === cp.copyOf) return c.path;
+    for (const c of await this.rotatedFilesOf(stream, cp.target)) {
+      if (identityKey(c.stat.dev, c.stat.ino) === cp.copyOf && (await startsLikeAny(c, [cp]))) return c.path;
+    }
     return cp.origin;
   }
 
@@ -432,7 +434,8 @@ export class RotationRecovery {
     // nodetap stopped: those checkpoints' recovery reads on from their offsets. Read whole here,
     // each crash during such a drain sent a whole generation again (kubelet torture: 129,656
     // duplicates of 399,957 lines, 30,488 after).
-    const unpackedFrom = new Set(previous.flatMap((cp) => (cp.copyOf === undefined ? [] : [cp.copyOf])));
+    const unpackedFrom = new Map<string, FileCheckpoint[]>();
+    for (const cp of previous) if (cp.copyOf !== undefined) unpackedFrom.set(cp.copyOf, [...(unpackedFrom.get(cp.copyOf) ?? []), cp]);
     const targets = new Map<string, string>();
     for (const cp of previous) if (cp.target !== undefined) targets.set(this.streamOf(cp), cp.target);
     for (const [stream, spec] of streams) {
@@ -441,7 +444,9 @@ export class RotationRecovery {
       for (const c of await this.rotatedFilesOf(stream, target)) {
         const key = identityKey(c.stat.dev, c.stat.ino);
         if (this.host.isTracked(key) || this.claimed?.has(key) === true || c.stat.mtimeNs < threshold) continue;
-        if (unpackedFrom.has(key)) continue;
+        // By identity and content: a deleted .gz's inode goes to the next new file, often the next .gz.
+        const copies = unpackedFrom.get(key);
+        if (copies !== undefined && (await startsLikeAny(c, copies))) continue;
         // The checkpointed file itself (not a new file that got a deleted file's inode).
         const own = previousByKey.get(key);
         if (own !== undefined && (await startsLikeAny(c, [own]))) continue;
