@@ -159,7 +159,9 @@ export class FileTailManager {
     // stream's rotated files are read before its active file.
     this.recovery.setPending(previous);
     this.waiting += await this.recovery.recoverPending(() => this.stopping);
-    await this.recovery.recoverUnseen(this.streamsOf(previous, knownBefore), previous);
+    const liveTargets = new Map<string, string>();
+    for (const t of this.tailers.values()) if (t.state === "active" && t.target !== undefined) liveTargets.set(t.stream, t.target);
+    await this.recovery.recoverUnseen(this.streamsOf(previous, knownBefore), previous, liveTargets);
     await removeStaleUnpacked(cps.dir, new Set([...cps.allFiles(), ...cps.recoveringFiles()].map((cp) => cp.path)));
     this.running = true;
     this.deps.logger.info(
@@ -303,11 +305,9 @@ export class FileTailManager {
         : this.openNew(file, spec);
     });
     await this.detectRotations(seen);
-    const pendingBefore = this.recovery.pendingCount;
     waiting += await this.recovery.recoverPending(() => this.stopping);
     this.waiting = waiting;
     if (waiting > 0) this.closeIdle(waiting);
-    if (this.recovery.pendingCount < pendingBefore) this.kick(); // active files it held back
     const dirs = new Set(directories);
     for (const t of this.tailers.values()) dirs.add(path.dirname(t.path));
     for (const file of files.keys()) dirs.add(path.dirname(file));
@@ -453,7 +453,7 @@ export class FileTailManager {
       stream: t.stream,
       ...(t.target === undefined ? {} : { target: t.target }),
       ...(t.copyOf === undefined ? {} : { copyOf: t.copyOf }),
-      ...(t.origin.file === undefined || t.origin.file === t.path ? {} : { origin: t.origin.file }),
+      ...(t.copyOf === undefined ? {} : { origin: t.origin.file }),
       size: t.size,
       ...(t.state === "active" ? {} : { rotated: true }),
     });
@@ -515,10 +515,8 @@ export class FileTailManager {
     }
     for (const t of this.readQueue) {
       if (gate !== undefined && gate.blocked(t.stream)) continue;
-      // Waits (stays queued) while a rotated file of its stream has unread data, or a checkpoint
-      // of its stream from the previous run waits for a slot to be recovered.
+      // Waits (stays queued) while a rotated file of its stream has unread data.
       if (this.draining.size > 0 && this.draining.has(t.stream)) continue;
-      if (this.recovery.holdsBack(t.stream)) continue;
       if (this.copyLookups.size > 0 && this.copyLookups.has(t.stream)) continue;
       this.readQueue.delete(t);
       return t;
@@ -579,8 +577,9 @@ export class FileTailManager {
   private poll(): void {
     const all = this.polls++ % POLL_WATCHED_EVERY === 0;
     for (const t of this.tailers.values()) {
-      // A symlinked file's writes are told in its target's directory, not watched: polled every time.
-      if (all || t.state !== "active" || !this.discovery.isWatched(path.dirname(t.path)) || t.targetElsewhere) this.enqueue(t);
+      // A symlinked file's writes are told under its target's name (in its target's directory, maybe
+      // not watched): polled every time.
+      if (all || t.state !== "active" || !this.discovery.isWatched(path.dirname(t.path)) || t.target !== undefined) this.enqueue(t);
     }
     this.updateGauges();
     this.kick();

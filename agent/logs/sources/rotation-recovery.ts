@@ -69,7 +69,6 @@ const UNSEEN_SLACK_MS = 1000;
  */
 export class RotationRecovery {
   private pending: FileCheckpoint[] = [];
-  private pendingStreams = new Set<string>();
   private running = false;
   /**
    * Rotated copies (.gz or copytruncate's) drained for a checkpoint at start-up, by device and
@@ -90,21 +89,11 @@ export class RotationRecovery {
    */
   setPending(checkpoints: FileCheckpoint[]): void {
     this.pending = checkpoints.filter((cp) => !this.host.isResumed(cp));
-    this.pendingStreams = new Set(this.pending.map((cp) => this.streamOf(cp)));
     this.host.checkpoints.setRecovering(this.pending);
   }
 
   get pendingCount(): number {
     return this.pending.length;
-  }
-
-  /**
-   * Whether `stream` has a checkpoint of the previous run not recovered yet (waiting for an
-   * open-file slot): its data is older than the active file's, which waits for it rather than
-   * send its lines ahead.
-   */
-  holdsBack(stream: string): boolean {
-    return this.pendingStreams.size > 0 && this.pendingStreams.has(stream);
   }
 
   /** Works through the pending checkpoints as open-file slots allow; returns how many still wait for one. */
@@ -125,7 +114,6 @@ export class RotationRecovery {
       }
       if (later.length !== this.pending.length) this.host.checkpoints.setRecovering(later);
       this.pending = later;
-      this.pendingStreams = new Set(later.map((c) => this.streamOf(c)));
       return waiting;
     } finally {
       this.running = false;
@@ -417,15 +405,23 @@ export class RotationRecovery {
    * run's last scan: opened to be drained from their start, oldest first. Only on a restart of
    * sources that ran before (a first start follows startAt instead).
    */
-  async recoverUnseen(streams: ReadonlyMap<string, FileSourceSpec>, previous: readonly FileCheckpoint[]): Promise<void> {
+  async recoverUnseen(
+    streams: ReadonlyMap<string, FileSourceSpec>,
+    previous: readonly FileCheckpoint[],
+    liveTargets: ReadonlyMap<string, string> = new Map(),
+  ): Promise<void> {
     try {
-      await this.drainUnseen(streams, previous);
+      await this.drainUnseen(streams, previous, liveTargets);
     } finally {
       this.claimed = undefined;
     }
   }
 
-  private async drainUnseen(streams: ReadonlyMap<string, FileSourceSpec>, previous: readonly FileCheckpoint[]): Promise<void> {
+  private async drainUnseen(
+    streams: ReadonlyMap<string, FileSourceSpec>,
+    previous: readonly FileCheckpoint[],
+    liveTargets: ReadonlyMap<string, string>,
+  ): Promise<void> {
     const since = this.host.checkpoints.previousRunScannedAt;
     if (since === undefined) return;
     const threshold = nsOf(since - UNSEEN_SLACK_MS);
@@ -436,11 +432,30 @@ export class RotationRecovery {
     // duplicates of 399,957 lines, 30,488 after).
     const unpackedFrom = new Map<string, FileCheckpoint[]>();
     for (const cp of previous) if (cp.copyOf !== undefined) unpackedFrom.set(cp.copyOf, [...(unpackedFrom.get(cp.copyOf) ?? []), cp]);
-    const targets = new Map<string, string>();
-    for (const cp of previous) if (cp.target !== undefined) targets.set(this.streamOf(cp), cp.target);
+    // Every target the stream had: its checkpoints' and its active file's now (a symlink made
+    // while nodetap was down, or pointed elsewhere since).
+    const targets = new Map<string, Set<string | undefined>>();
+    const addTarget = (stream: string, target: string | undefined) => targets.set(stream, (targets.get(stream) ?? new Set()).add(target));
+    for (const cp of previous) addTarget(this.streamOf(cp), cp.target);
+    for (const [stream, target] of liveTargets) addTarget(stream, target);
     for (const [stream, spec] of streams) {
       const finished = this.host.checkpoints.finishedOf(stream);
-      const target = targets.get(stream);
+      for (const target of targets.get(stream) ?? [undefined]) {
+        if (!(await this.drainUnseenOf(stream, spec, target, finished, threshold, previousByKey, unpackedFrom))) return;
+      }
+    }
+  }
+
+  private async drainUnseenOf(
+    stream: string,
+    spec: FileSourceSpec,
+    target: string | undefined,
+    finished: readonly FingerprintRef[],
+    threshold: bigint,
+    previousByKey: ReadonlyMap<string, FileCheckpoint>,
+    unpackedFrom: ReadonlyMap<string, FileCheckpoint[]>,
+  ): Promise<boolean> {
+    {
       for (const c of await this.rotatedFilesOf(stream, target)) {
         const key = identityKey(c.stat.dev, c.stat.ino);
         if (this.host.isTracked(key) || this.claimed?.has(key) === true || c.stat.mtimeNs < threshold) continue;
@@ -452,13 +467,14 @@ export class RotationRecovery {
         if (own !== undefined && (await startsLikeAny(c, [own]))) continue;
         // A compressed copy of a file read to its end before (logrotate's, the kubelet's).
         if (c.compressed && (await startsLikeAny(c, finished))) continue;
-        if (!this.host.slotFree()) return;
+        if (!this.host.slotFree()) return false;
         if (await this.drainCopy(c, spec, stream, undefined, target)) {
           this.host.metrics.filesRecovered.inc({ source: spec.name, how: "unseen" });
           this.host.logger.info({ file: c.path, stream }, "draining a file created and rotated away while nodetap was down");
         }
       }
     }
+    return true;
   }
 }
 
