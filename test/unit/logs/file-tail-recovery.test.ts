@@ -152,7 +152,10 @@ describe("FileTailManager restart recovery", () => {
     fs.renameSync(path.join(pod, "0.log"), path.join(pod, "0.log.1"));
     fs.writeFileSync(path.join(pod, "0.log"), line("gen2"));
     fs.symlinkSync(path.join(pod, "0.log"), path.join(logDir, "c.log"));
-    const second = await run(config(() => undefined), 800);
+    const second = await run(
+      config(() => undefined),
+      800,
+    );
     expect(second.records.map((r) => r.message.slice(0, 4))).toEqual(["gen1", "gen2"]);
   });
 
