@@ -446,6 +446,7 @@ export class RotationRecovery {
     }
   }
 
+  /** drainUnseen for one of the stream's places (`target`); false once no drain slot is free. */
   private async drainUnseenOf(
     stream: string,
     spec: FileSourceSpec,
@@ -455,23 +456,21 @@ export class RotationRecovery {
     previousByKey: ReadonlyMap<string, FileCheckpoint>,
     unpackedFrom: ReadonlyMap<string, FileCheckpoint[]>,
   ): Promise<boolean> {
-    {
-      for (const c of await this.rotatedFilesOf(stream, target)) {
-        const key = identityKey(c.stat.dev, c.stat.ino);
-        if (this.host.isTracked(key) || this.claimed?.has(key) === true || c.stat.mtimeNs < threshold) continue;
-        // By identity and content: a deleted .gz's inode goes to the next new file, often the next .gz.
-        const copies = unpackedFrom.get(key);
-        if (copies !== undefined && (await startsLikeAny(c, copies))) continue;
-        // The checkpointed file itself (not a new file that got a deleted file's inode).
-        const own = previousByKey.get(key);
-        if (own !== undefined && (await startsLikeAny(c, [own]))) continue;
-        // A compressed copy of a file read to its end before (logrotate's, the kubelet's).
-        if (c.compressed && (await startsLikeAny(c, finished))) continue;
-        if (!this.host.slotFree()) return false;
-        if (await this.drainCopy(c, spec, stream, undefined, target)) {
-          this.host.metrics.filesRecovered.inc({ source: spec.name, how: "unseen" });
-          this.host.logger.info({ file: c.path, stream }, "draining a file created and rotated away while nodetap was down");
-        }
+    for (const c of await this.rotatedFilesOf(stream, target)) {
+      const key = identityKey(c.stat.dev, c.stat.ino);
+      if (this.host.isTracked(key) || this.claimed?.has(key) === true || c.stat.mtimeNs < threshold) continue;
+      // By identity and content: a deleted .gz's inode goes to the next new file, often the next .gz.
+      const copies = unpackedFrom.get(key);
+      if (copies !== undefined && (await startsLikeAny(c, copies))) continue;
+      // The checkpointed file itself (not a new file that got a deleted file's inode).
+      const own = previousByKey.get(key);
+      if (own !== undefined && (await startsLikeAny(c, [own]))) continue;
+      // A compressed copy of a file read to its end before (logrotate's, the kubelet's).
+      if (c.compressed && (await startsLikeAny(c, finished))) continue;
+      if (!this.host.slotFree()) return false;
+      if (await this.drainCopy(c, spec, stream, undefined, target)) {
+        this.host.metrics.filesRecovered.inc({ source: spec.name, how: "unseen" });
+        this.host.logger.info({ file: c.path, stream }, "draining a file created and rotated away while nodetap was down");
       }
     }
     return true;
