@@ -57,9 +57,9 @@ export interface SupersededGeneration {
    */
   seenAt: number;
   /**
-   * When the stat that found the new generation was taken (ms): every copy of an older
-   * generation was written before it; a copy written later is of the current generation (the
-   * rotator's next round), still in the file and read from there.
+   * When the new generation was found (ms, once the stat or read that found it had returned):
+   * every copy of an older generation was written before it; a copy written later is of the
+   * current generation (the rotator's next round), still in the file and read from there.
    */
   detectedAt: number;
   /** Bytes of it never read, as far as known: its size when last seen minus what was read. */
@@ -212,9 +212,9 @@ export class FileTailer {
       const generation = this.generation;
       if (st.size < this.readOffset || st.size < this.size) {
         const was = Math.max(this.readOffset, this.size);
-        await this.startNewGeneration(handle, st.size, statAt, `file shrank from ${was} to ${st.size} bytes`);
+        await this.startNewGeneration(handle, st.size, `file shrank from ${was} to ${st.size} bytes`);
       } else if (st.size > this.readOffset && this.fingerprintCheckDue()) {
-        await this.checkFingerprint(handle, st.size, statAt);
+        await this.checkFingerprint(handle, st.size);
       }
       this.seenAt = statAt;
       this.size = st.size;
@@ -350,7 +350,10 @@ export class FileTailer {
   }
 
   /** Copytruncate (or a rewrite): what was held is emitted, then reading restarts at 0. */
-  private async startNewGeneration(handle: FileHandle, size: number, detectedAt: number, why: string): Promise<void> {
+  private async startNewGeneration(handle: FileHandle, size: number, why: string): Promise<void> {
+    // Not the time the stat was started: a truncation it saw may be later than that, and so may
+    // the copy the rotator made just before it.
+    const detectedAt = Date.now();
     this.deps.metrics.rotations.inc({ kind: "truncate" });
     this.deps.logger.info({ file: this.path, why }, "file truncated or rewritten in place; reading it again from the start");
     // Where the old generation's copy is read on from: the start of a line (or record) still held
@@ -400,12 +403,12 @@ export class FileTailer {
   }
 
   /** Grows the fingerprint with the file, or detects that the file's start was rewritten. */
-  private async checkFingerprint(handle: FileHandle, size: number, statAt: number): Promise<void> {
+  private async checkFingerprint(handle: FileHandle, size: number): Promise<void> {
     const want = Math.min(size, this.deps.settings.fingerprintBytes);
     const have = this.identity.fingerprintBytes;
     const head = await readHead(handle, want);
     if (head.length < have || fingerprintOf(head.subarray(0, have)) !== this.identity.fingerprint) {
-      await this.startNewGeneration(handle, size, statAt, "the first bytes changed");
+      await this.startNewGeneration(handle, size, "the first bytes changed");
       return;
     }
     if (want > have) {

@@ -297,9 +297,10 @@ export class RotationRecovery {
    */
   async drainAfterTruncation(stream: string, spec: FileSourceSpec, previous: SupersededGeneration, target?: string): Promise<void> {
     const h = this.host;
-    const detectedAt = nsOf(previous.detectedAt);
+    // A copy written after the truncation was seen holds a later generation, except a .gz: its
+    // mtime is when gzip wrote it, after logrotate's copy and truncate (copytruncate + compress).
     const candidates = (await this.rotatedFilesOf(stream, target)).filter(
-      (c) => !h.isTracked(identityKey(c.stat.dev, c.stat.ino)) && c.stat.mtimeNs <= detectedAt,
+      (c) => !h.isTracked(identityKey(c.stat.dev, c.stat.ino)) && (c.compressed || writtenBeforeDetection(c, previous)),
     );
     let matched = -1;
     if (previous.fingerprintBytes >= MIN_MATCH_BYTES) {
@@ -353,10 +354,9 @@ export class RotationRecovery {
    * made since it was last seen may be it.
    */
   private async copyTailedAlready(stream: string, previous: SupersededGeneration, target: string | undefined): Promise<boolean> {
-    const detectedAt = nsOf(previous.detectedAt);
     const since = nsOf(previous.seenAt - SEEN_SLACK_MS);
     for (const c of await this.rotatedFilesOf(stream, target)) {
-      if (!this.host.isTracked(identityKey(c.stat.dev, c.stat.ino)) || c.stat.mtimeNs > detectedAt) continue;
+      if (!this.host.isTracked(identityKey(c.stat.dev, c.stat.ino)) || !writtenBeforeDetection(c, previous)) continue;
       if (previous.fingerprintBytes < MIN_MATCH_BYTES ? c.stat.mtimeNs >= since : await startsLikeAny(c, [previous])) return true;
     }
     return false;
@@ -482,6 +482,16 @@ export class RotationRecovery {
  * modification times: a copy made just after that stat may carry a slightly earlier time.
  */
 const SEEN_SLACK_MS = 1000;
+
+/**
+ * Whether a rotated file was last written before the truncation of `previous` was seen. Date.now()
+ * rounds down to the ms and a file's mtime is never later than the clock, so anything written
+ * before the detection has an mtime below the detection's ms + 1 (a copy made within that ms
+ * was dropped, and the lines written after the tailer's last look with it).
+ */
+function writtenBeforeDetection(c: RotatedCandidate, previous: SupersededGeneration): boolean {
+  return c.stat.mtimeNs < nsOf(previous.detectedAt + 1);
+}
 
 /** A time in ms as a file time in ns (stat's mtimeNs), at least 0. */
 function nsOf(ms: number): bigint {

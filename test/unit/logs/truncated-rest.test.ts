@@ -184,6 +184,42 @@ describe("the rest of a truncated file", () => {
     expect([r.decompressErrors, r.lost]).toEqual([0, 0]);
   });
 
+  it("reads the .gz that gzip finished after the truncation was seen (its mtime is later)", async () => {
+    // copytruncate + compress: the copy was made before the truncate, but a .gz's mtime is when
+    // gzip wrote it. With the uncompressed copy gone by the lookup, the .gz is the only copy; the
+    // tailer may have read all it saw of the old generation, yet the copy holds lines written
+    // after its last look (a writer's tick between its last read and the copy).
+    fs.writeFileSync(path.join(logDir, "app.log.2.gz"), zlib.gzipSync("an older generation\n".repeat(20)));
+    const older = new Date(Date.now() - 60_000);
+    fs.utimesSync(path.join(logDir, "app.log.2.gz"), older, older);
+    fs.writeFileSync(path.join(logDir, "app.log.1.gz"), zlib.gzipSync(oldText));
+    const later = new Date(Date.now() + 20);
+    fs.utimesSync(path.join(logDir, "app.log.1.gz"), later, later);
+    const r = await recover(previous(0));
+    expect(r.opened.map((o) => [path.basename(o.originFile ?? o.file), o.offset])).toEqual([["app.log.1.gz", 100]]);
+    expect([r.lost, r.lostBytes]).toEqual([0, 0]);
+  });
+
+  it("reads a copy written in the millisecond the truncation was seen (Date.now() rounds down)", async () => {
+    // logrotate copies, truncates, and the tailer's stat sees it all within one ms; the copy holds
+    // a writer's tick more than the tailer had read (size 2,000 against 100 read and unread 0).
+    const prev = previous(0);
+    fs.writeFileSync(path.join(logDir, "app.log.1"), oldText);
+    const sameMs = (prev.detectedAt + 0.6) / 1000;
+    fs.utimesSync(path.join(logDir, "app.log.1"), sameMs, sameMs);
+    expect(fs.statSync(path.join(logDir, "app.log.1"), { bigint: true }).mtimeNs).toBeGreaterThan(BigInt(prev.detectedAt) * 1_000_000n);
+    const r = await recover(prev);
+    expect(r.opened.map((o) => [path.basename(o.file), o.offset])).toEqual([["app.log.1", 100]]);
+  });
+
+  it("does not read an uncompressed copy made after the truncation was seen (a later generation's)", async () => {
+    fs.writeFileSync(path.join(logDir, "app.log.1"), "the next generation, copied by a later rotation\n".repeat(10));
+    const later = new Date(Date.now() + 20);
+    fs.utimesSync(path.join(logDir, "app.log.1"), later, later);
+    const r = await recover(previous(0));
+    expect(r.opened).toEqual([]);
+  });
+
   it("counts nothing lost when the source's globs name the copy and it is read as a file of its own", async () => {
     // include `app.log*` (or the pods preset's `*.log.*`): the scan opened app.log.1 before the
     // truncation was seen, and reads it whole.
