@@ -38,6 +38,7 @@ export class LogMetrics {
   readonly checkpointWrites: Counter;
   readonly checkpointErrors: Counter<"op">;
   readonly sourceErrors: Counter<"source" | "reason">;
+  readonly nulBytesSkipped: Counter<"source">;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -85,6 +86,12 @@ export class LogMetrics {
     this.bytesRead = new Counter({
       name: "nodetap_log_bytes_read_total",
       help: "Bytes read from sources.",
+      labelNames: ["source"],
+      registers,
+    });
+    this.nulBytesSkipped = new Counter({
+      name: "nodetap_log_nul_bytes_skipped_total",
+      help: "NUL bytes skipped where a line would start: holes in a file, left where its writer did not open it O_APPEND and wrote on at its old offset after a copytruncate.",
       labelNames: ["source"],
       registers,
     });

@@ -10,7 +10,7 @@ import { createFormatDecoder } from "../parsers/format.js";
 import { MultilineDecoder } from "../parsers/multiline.js";
 import type { FileSourceSpec, TailSettings } from "./file-source-spec.js";
 import { computeFingerprint, readHead, fingerprintOf, type FileIdentity } from "./file-identity.js";
-import { LineSplitter, type LineHandler } from "./line-splitter.js";
+import { endOfZeros, LineSplitter, type LineHandler } from "./line-splitter.js";
 
 /**
  * active: the discovered path still names this file. rotated: renamed away or deleted (see
@@ -114,6 +114,11 @@ export class FileTailer {
   private seenAt = Date.now();
   /** The last read found no more data (see FINGERPRINT_RECHECK_AFTER_END_MS). */
   private reachedEnd = true;
+  /**
+   * The last byte read in this generation; unknown after a resume from a checkpoint (then the
+   * file's byte there is asked, which a hole made while nodetap was down has turned to NUL too).
+   */
+  private lastByteRead: number | undefined;
   private tracker: AckTracker<number>;
   /** Position of the last ticket issued, to skip tickets that would move nothing. */
   private lastIssued: number;
@@ -234,6 +239,20 @@ export class FileTailer {
         this.atEnd();
         return "eof";
       }
+      if (buf[0] === 0 && this.readOffset > 0 && (this.lastByteRead ?? (await byteBefore(handle, this.readOffset))) !== 0) {
+        // Log files only grow, and a hole begins exactly where reading stopped: the file was
+        // truncated and its writer wrote on at its own offset (copytruncate of a file it did not
+        // open O_APPEND). Neither the size nor, once the file starts with a hole, its first bytes
+        // show that; the old generation's unread rest is in the copy, from where reading stopped.
+        const hole = endOfZeros(buf.subarray(0, bytesRead), 0);
+        await this.startNewGeneration(
+          handle,
+          this.size,
+          `a hole of NUL bytes begins at offset ${this.readOffset}, where reading had stopped: truncated, and written on at an offset (copytruncate of a file its writer does not open O_APPEND)`,
+          hole,
+        );
+        return "more";
+      }
       this.lastGrowthAt = Date.now();
       this.consume(buf.subarray(0, bytesRead));
       this.reachedEnd = this.readOffset >= this.size;
@@ -253,7 +272,16 @@ export class FileTailer {
     this.ctx.readTime = nowRfc3339();
     this.splitter.push(chunk, this.readOffset, this.onLine);
     this.readOffset += chunk.length;
+    this.lastByteRead = chunk[chunk.length - 1];
     this.deps.metrics.bytesRead.inc({ source: this.spec.name }, chunk.length);
+    const nuls = this.splitter.takeSkippedNuls();
+    if (nuls !== undefined) {
+      this.deps.metrics.nulBytesSkipped.inc({ source: this.spec.name }, nuls.bytes);
+      this.warnOnce(
+        "nul",
+        `skipped ${nuls.bytes} NUL bytes from offset ${nuls.at} where a line would start: a hole in the file, as left by a copytruncate when the writer does not open the file O_APPEND (it writes on at its old offset); counted in nodetap_log_nul_bytes_skipped_total`,
+      );
+    }
     this.emit();
   }
 
@@ -350,7 +378,8 @@ export class FileTailer {
   }
 
   /** Copytruncate (or a rewrite): what was held is emitted, then reading restarts at 0. */
-  private async startNewGeneration(handle: FileHandle, size: number, why: string): Promise<void> {
+  /** `unreadBytes`: of the old generation, where the file's size cannot tell (a hole met). */
+  private async startNewGeneration(handle: FileHandle, size: number, why: string, unreadBytes?: number): Promise<void> {
     // Not the time the stat was started: a truncation it saw may be later than that, and so may
     // the copy the rotator made just before it.
     const detectedAt = Date.now();
@@ -370,13 +399,14 @@ export class FileTailer {
       issued,
       seenAt: this.seenAt,
       detectedAt,
-      unreadBytes: Math.max(0, this.size - this.readOffset),
+      unreadBytes: unreadBytes ?? Math.max(0, this.size - this.readOffset),
     };
     this.generation++;
     const fp = await computeFingerprint(handle, size, this.deps.settings.fingerprintBytes);
     this.identity.fingerprintBytes = fp.bytes;
     this.identity.fingerprint = fp.hash;
     this.readOffset = 0;
+    this.lastByteRead = undefined;
     this.splitter = new LineSplitter(this.deps.settings.maxLineBytes, 0);
     this.decoder = this.newDecoder();
     this.tracker = this.newTracker(0);
@@ -463,4 +493,11 @@ export class FileTailer {
       unackedTickets: this.tracker.pending,
     };
   }
+}
+
+/** The byte before `offset` as the file holds it now (0 if none). */
+async function byteBefore(handle: FileHandle, offset: number): Promise<number> {
+  const one = Buffer.alloc(1);
+  const { bytesRead } = await handle.read(one, 0, 1, offset - 1);
+  return bytesRead === 1 ? one[0] : 0;
 }

@@ -16,6 +16,12 @@ export type LineHandler = (line: Buffer, start: number, truncated: boolean, vali
  * `safeOffset` is the offset up to which every byte belongs to a line already handed out (or
  * skipped as the tail of an over-long line whose newline was seen). It is what a checkpoint may
  * record: resuming there never splits a line.
+ *
+ * NUL bytes where a line would start are skipped, not made part of it: no text line starts with
+ * one, and a run of them is a hole in the file, left where a writer that did not open it O_APPEND
+ * wrote on at its old offset after a copytruncate (the hole is as long as the old generation).
+ * Read as a line, the hole became one huge record of NULs, cut at tail.maxLineBytes, with the
+ * first real line inside it. `nulBytesSkipped` counts them and the first run's offset.
  */
 export class LineSplitter {
   private carry: Buffer[] = [];
@@ -24,6 +30,9 @@ export class LineSplitter {
   /** Inside an over-long line whose head was emitted; bytes are dropped up to the next \n. */
   private skipping = false;
   private safe: number;
+  /** NUL bytes skipped at line starts since the last takeSkippedNuls(), and where the first run began. */
+  private nulBytes = 0;
+  private nulAt = -1;
 
   constructor(
     private readonly maxLineBytes: number,
@@ -39,6 +48,15 @@ export class LineSplitter {
   /** Bytes of an unfinished line held in memory. */
   get carriedBytes(): number {
     return this.carryBytes;
+  }
+
+  /** The NUL bytes skipped at line starts since the last call, and the offset of the first; then forgets them. */
+  takeSkippedNuls(): { bytes: number; at: number } | undefined {
+    if (this.nulBytes === 0) return undefined;
+    const taken = { bytes: this.nulBytes, at: this.nulAt };
+    this.nulBytes = 0;
+    this.nulAt = -1;
+    return taken;
   }
 
   /** True while an unfinished line is held or an over-long line is being skipped. */
@@ -62,6 +80,12 @@ export class LineSplitter {
     const chunkValid = isUtf8(chunk.subarray(pos));
     const max = this.maxLineBytes;
     for (;;) {
+      if (pos < n && chunk[pos] === 0) {
+        const end = endOfZeros(chunk, pos);
+        if (this.nulBytes === 0) this.nulAt = offset + pos;
+        this.nulBytes += end - pos;
+        pos = end;
+      }
       const nl = chunk.indexOf(0x0a, pos);
       if (nl < 0) break;
       if (nl - pos > max) {
@@ -146,6 +170,17 @@ export class LineSplitter {
     this.carry = [];
     this.carryBytes = 0;
   }
+}
+
+const ZEROS = Buffer.alloc(4096);
+
+/** The index of the first non-zero byte of `buf` at or after `pos` (buf.length if none): 4 KiB at a time by memcmp. */
+export function endOfZeros(buf: Buffer, pos: number): number {
+  const n = buf.length;
+  const block = ZEROS.length;
+  while (n - pos >= block && buf.compare(ZEROS, 0, block, pos, pos + block) === 0) pos += block;
+  while (pos < n && buf[pos] === 0) pos++;
+  return pos;
 }
 
 /** Moves `end` back so that bytes [start, end) do not end inside a UTF-8 multi-byte sequence. */

@@ -126,4 +126,77 @@ describe("LineSplitter", () => {
     expect(utf8Boundary(b, 0, 1)).toBe(1);
     expect(utf8Boundary(b, 0, 4)).toBe(4);
   });
+
+  describe("NUL bytes where a line would start (a hole after a copytruncate of a non-O_APPEND file)", () => {
+    const zeros = (n: number) => Buffer.alloc(n);
+
+    it("skips a hole before the first line, counts it, and moves the safe offset past it", () => {
+      const s = new LineSplitter(100, 0);
+      const got = feed(s, [Buffer.concat([zeros(10_000), Buffer.from("a line\nnext\n")])]);
+      expect(got.map((g) => [g.text, g.start])).toEqual([
+        ["a line", 10_000],
+        ["next", 10_007],
+      ]);
+      expect(s.takeSkippedNuls()).toEqual({ bytes: 10_000, at: 0 });
+      expect(s.takeSkippedNuls()).toBeUndefined();
+      expect(s.safeOffset).toBe(10_012);
+    });
+
+    it("skips a hole that spans chunks, holding nothing and resuming after it", () => {
+      const s = new LineSplitter(100, 0);
+      const got = feed(s, [zeros(5000), zeros(4097), Buffer.concat([zeros(3), Buffer.from("x\n")])], 0);
+      expect(got.map((g) => [g.text, g.start])).toEqual([["x", 9100]]);
+      expect(s.hasPartial).toBe(false);
+      expect(s.takeSkippedNuls()).toEqual({ bytes: 9100, at: 0 });
+    });
+
+    it("skips a hole after a newline in the middle of a chunk; NULs inside a line stay in it", () => {
+      const s = new LineSplitter(100, 0);
+      const got = feed(s, [Buffer.concat([Buffer.from("one\n"), zeros(7), Buffer.from("t\0o\n")])]);
+      expect(got.map((g) => [g.text, g.start])).toEqual([
+        ["one", 0],
+        ["t\0o", 11],
+      ]);
+      expect(s.takeSkippedNuls()).toEqual({ bytes: 7, at: 4 });
+    });
+
+    it("skips a hole after a carried line completes, and after an over-long line's skipped tail", () => {
+      const s = new LineSplitter(4, 0);
+      const got = feed(s, [
+        Buffer.from("ab"),
+        Buffer.concat([Buffer.from("c\n"), zeros(5), Buffer.from("toolong")]),
+        Buffer.concat([Buffer.from("\n"), zeros(2), Buffer.from("ok\n")]),
+      ]);
+      expect(got.map((g) => [g.text, g.start, g.truncated])).toEqual([
+        ["abc", 0, false],
+        ["tool", 9, true],
+        ["ok", 19, false],
+      ]);
+      expect(s.takeSkippedNuls()).toEqual({ bytes: 7, at: 4 });
+    });
+
+    it("gives every non-NUL byte of any chunking in the same lines as a chunking-free split", () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.constantFrom("a", "\n", "\0"), { maxLength: 60 }),
+          fc.array(fc.nat(10), { maxLength: 8 }),
+          (chars, cuts) => {
+            const text = chars.join("");
+            const bytes = Buffer.from(text, "latin1");
+            const whole = feed(new LineSplitter(1000, 0), [bytes]).map((g) => [g.text, g.start]);
+            const chunks: Buffer[] = [];
+            let at = 0;
+            for (const c of cuts) {
+              chunks.push(bytes.subarray(at, Math.min(bytes.length, at + c)));
+              at = Math.min(bytes.length, at + c);
+            }
+            chunks.push(bytes.subarray(at));
+            const split = feed(new LineSplitter(1000, 0), chunks).map((g) => [g.text, g.start]);
+            expect(split).toEqual(whole);
+            for (const [line] of whole) expect(String(line).startsWith("\0")).toBe(false);
+          },
+        ),
+      );
+    });
+  });
 });
