@@ -104,9 +104,9 @@ export class FileTailManager {
       budget: deps.budget,
       submit: deps.submit,
       commit: (t, offset) => this.commit(t, offset),
-      superseded: (t, previous) => {
+      superseded: (t, previous, emitHeld) => {
         this.copyLookups.add(t.stream);
-        const lookup = this.drainSupersededCopy(t, previous).finally(() => {
+        const lookup = this.drainSupersededCopy(t, previous, emitHeld).finally(() => {
           this.copyLookups.delete(t.stream);
           this.lookups.delete(lookup);
           this.kick();
@@ -377,11 +377,13 @@ export class FileTailManager {
    * copy (or the new generation's first acknowledged read moves it on). The move is written at
    * once, not within checkpoint.interval: a crash in between made the restart find the old
    * generation's checkpoint and no copy, and count its rest lost (again, if it was counted here).
+   * What the old generation held unended goes out only where no copy gives it (`emitHeld`); not
+   * when the lookup throws either: its acknowledgement would move the entry on.
    */
-  private async drainSupersededCopy(t: FileTailer, previous: SupersededGeneration): Promise<void> {
+  private async drainSupersededCopy(t: FileTailer, previous: SupersededGeneration, emitHeld: () => void): Promise<void> {
     if (this.stopping) return;
     try {
-      await this.recovery.drainAfterTruncation(t.stream, t.spec, previous, t.target);
+      if (!(await this.recovery.drainAfterTruncation(t.stream, t.spec, previous, t.target))) emitHeld();
     } catch (err) {
       this.deps.logger.warn({ stream: t.stream, err: (err as Error).message }, "looking for the copy of a truncated file failed");
       return;

@@ -39,8 +39,11 @@ export interface TailerDeps {
    * checkpoint of its own, or the rest was counted lost (until then the file's entry is all that
    * leads a restart to the copy).
    * Without this callback it is committed at once.
+   * `emitHeld` sends what the old generation held when the truncation was found (a line, or a
+   * multiline record, not ended where reading stopped): the callee calls it when the old
+   * generation's rest is not read from a copy, which gives it whole.
    */
-  superseded?(tailer: FileTailer, previous: SupersededGeneration): void;
+  superseded?(tailer: FileTailer, previous: SupersededGeneration, emitHeld: () => void): void;
 }
 
 /** A file generation that a truncation or rewrite in place replaced. */
@@ -377,8 +380,10 @@ export class FileTailer {
     void this.closeHandle();
   }
 
-  /** Copytruncate (or a rewrite): what was held is emitted, then reading restarts at 0. */
-  /** `unreadBytes`: of the old generation, where the file's size cannot tell (a hole met). */
+  /**
+   * Copytruncate (or a rewrite): reading restarts at 0 once the old generation's copy was looked
+   * for. `unreadBytes`: of the old generation, where the file's size cannot tell (a hole met).
+   */
   private async startNewGeneration(handle: FileHandle, size: number, why: string, unreadBytes?: number): Promise<void> {
     // Not the time the stat was started: a truncation it saw may be later than that, and so may
     // the copy the rotator made just before it.
@@ -387,11 +392,9 @@ export class FileTailer {
     this.deps.logger.info({ file: this.path, why }, "file truncated or rewritten in place; reading it again from the start");
     // Where the old generation's copy is read on from: the start of a line (or record) still held
     // here, not where reading stopped inside it, or the copy would give its rest as a record of
-    // its own. The held part still goes out now, for the case of no copy (a duplicate otherwise).
+    // its own. The held part goes out only where no copy gives it whole (a fragment otherwise).
     const issued = Math.min(this.lastIssued, this.splitter.safeOffset, this.decoder.pendingStart());
-    this.splitter.flushPartial(this.readOffset, this.onLine);
-    this.decoder.flush(this.collect);
-    this.emit();
+    const emitHeld = this.heldEmitter();
     const previous: SupersededGeneration = {
       fingerprintBytes: this.identity.fingerprintBytes,
       fingerprint: this.identity.fingerprint,
@@ -411,8 +414,33 @@ export class FileTailer {
     this.decoder = this.newDecoder();
     this.tracker = this.newTracker(0);
     this.lastIssued = 0;
-    if (this.deps.superseded) this.deps.superseded(this, previous);
-    else this.deps.commit(this, 0);
+    if (this.deps.superseded) {
+      this.deps.superseded(this, previous, emitHeld);
+    } else {
+      emitHeld();
+      this.deps.commit(this, 0);
+    }
+  }
+
+  /** Sends, once, what the current generation's splitter and decoder hold (for startNewGeneration). */
+  private heldEmitter(): () => void {
+    const splitter = this.splitter;
+    const decoder = this.decoder;
+    const end = this.readOffset;
+    let done = false;
+    return () => {
+      if (done || this.state === "closed") return;
+      done = true;
+      const current = this.decoder;
+      this.decoder = decoder; // onLine decodes into this.decoder
+      try {
+        splitter.flushPartial(end, this.onLine);
+        decoder.flush(this.collect);
+      } finally {
+        this.decoder = current;
+      }
+      this.emit();
+    };
   }
 
   /**

@@ -294,8 +294,10 @@ export class RotationRecovery {
    * A copy found but not drainable, or none where the generation had bytes not read yet, makes
    * that rest lost: counted (files and bytes lost) and logged, as a restart would find no more.
    * `target`: the stream's symlink target, next to which the copies are.
+   * True when the generation's rest is read from a copy (then the copy gives a line that reading
+   * stopped inside whole, from its start); false when it is not, or was counted lost.
    */
-  async drainAfterTruncation(stream: string, spec: FileSourceSpec, previous: SupersededGeneration, target?: string): Promise<void> {
+  async drainAfterTruncation(stream: string, spec: FileSourceSpec, previous: SupersededGeneration, target?: string): Promise<boolean> {
     const h = this.host;
     // A copy written after the truncation was seen holds a later generation, except a .gz: its
     // mtime is when gzip wrote it, after logrotate's copy and truncate (copytruncate + compress).
@@ -309,6 +311,7 @@ export class RotationRecovery {
       }
     }
     let unread: RotatedCandidate[];
+    let restFromCopy = false;
     if (matched >= 0) {
       unread = candidates.slice(matched + 1);
       const copy = candidates[matched];
@@ -319,8 +322,11 @@ export class RotationRecovery {
         fingerprint: previous.fingerprint,
       };
       if (await this.drainCopy(copy, spec, stream, resume, target)) {
+        restFromCopy = true;
         h.logger.info({ file: copy.path, stream, offset: previous.committed }, "draining the rest of a truncated file from its copy");
-      } else if (!(await this.copyTailedAlready(stream, previous, target))) {
+      } else if (await this.copyTailedAlready(stream, previous, target)) {
+        restFromCopy = true;
+      } else {
         // Gone since it was found, unreadable, or not gzip after all: a restart would fail alike.
         this.truncatedRestLost(spec, stream, previous, `its copy ${copy.path} could not be opened or decompressed`);
       }
@@ -342,9 +348,12 @@ export class RotationRecovery {
     }
     // Truncated with bytes not read yet, and no copy next to it: a plain truncation (`: > file`),
     // or a rotator that puts its copies elsewhere (logrotate's olddir).
-    if (matched < 0 && drained === 0 && previous.unreadBytes > 0 && !(await this.copyTailedAlready(stream, previous, target))) {
-      this.truncatedRestLost(spec, stream, previous, "no rotated copy next to it starts like it");
-    }
+    if (matched >= 0) return restFromCopy;
+    // Copies read whole: one of them is the generation's, as far as can be told.
+    if (drained > 0) return true;
+    if (await this.copyTailedAlready(stream, previous, target)) return true;
+    if (previous.unreadBytes > 0) this.truncatedRestLost(spec, stream, previous, "no rotated copy next to it starts like it");
+    return false;
   }
 
   /**

@@ -24,6 +24,8 @@ interface Env {
   got: Set<number>;
   /** First arrivals of a line below one that arrived before: order broken. */
   late: number;
+  /** Records that are not a whole line (the head of one that reading stopped inside; in `got` too). */
+  fragments: string[];
 }
 
 describe("copytruncate while nodetap cannot read the active file (real agent process)", () => {
@@ -44,6 +46,7 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
       const m = /s=(\d+)/.exec(r.message);
       if (!m) return;
       const seq = Number(m[1]);
+      if (`${r.message}\n` !== line(seq)) env.fragments.push(r.message);
       if (!got.has(seq) && seq < highest) env.late++;
       highest = Math.max(highest, seq);
       got.add(seq);
@@ -60,7 +63,7 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
       sources: { files: { include: [`${logDir}/${include}`] } },
       sink: { type: "http", http: { url: receiver.url }, batch: { maxBytes: 4096 } },
     });
-    const env: Env = { logDir, active: path.join(logDir, "app.log"), stateDir, cfg, receiver, got, late: 0 };
+    const env: Env = { logDir, active: path.join(logDir, "app.log"), stateDir, cfg, receiver, got, late: 0, fragments: [] };
     return env;
   }
 
@@ -125,6 +128,8 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
     expect(missing(env, 5200)).toEqual([]);
     // The generations arrive in the order they were written (each copy before its successor).
     expect(env.late).toBe(0);
+    // A line that reading stopped inside comes whole from the copy, not also as its head.
+    expect(env.fragments).toEqual([]);
     expect(metricValue(await agent.metrics(), "nodetap_log_files_lost_total")).toBe(0);
   });
 
@@ -246,6 +251,8 @@ describe("copytruncate while nodetap cannot read the active file (real agent pro
     expect(gone.length).toBeGreaterThan(3000);
     expect(gone.every((s) => s >= 500 && s < 4500)).toBe(true);
     expect(metricValue(metrics, "nodetap_log_files_lost_total")).toBe(1);
+    // With no copy, the head of the line reading stopped in goes out as it is (else it was lost too).
+    expect(env.fragments).toHaveLength(1);
     // The lines' bytes, and the rest of the line reading stopped in (its start went out cut short).
     const goneBytes = gone.reduce((n, s) => n + line(s).length, 0);
     expect(metricValue(metrics, "nodetap_log_lost_bytes_total")).toBeGreaterThanOrEqual(goneBytes);

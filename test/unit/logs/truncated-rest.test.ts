@@ -73,10 +73,11 @@ describe("the rest of a truncated file", () => {
         return open(file);
       },
     });
-    await recovery.drainAfterTruncation(stream(), spec, prev);
+    const restFromCopy = await recovery.drainAfterTruncation(stream(), spec, prev);
     const count = (name: string, labels?: Record<string, string>) => counterValue(registry, name, labels);
     return {
       opened,
+      restFromCopy,
       lost: await count("nodetap_log_files_lost_total"),
       lostBytes: await count("nodetap_log_lost_bytes_total"),
       decompressErrors: await count("nodetap_log_file_errors_total", { reason: "decompress" }),
@@ -96,25 +97,25 @@ describe("the rest of a truncated file", () => {
     copy("app.log.1", oldText);
     const r = await recover(previous(500));
     expect(r.opened.map((o) => [path.basename(o.file), o.offset])).toEqual([["app.log.1", 100]]);
-    expect([r.lost, r.lostBytes]).toEqual([0, 0]);
+    expect([r.lost, r.lostBytes, r.restFromCopy]).toEqual([0, 0, true]);
   });
 
   it("counts the unread rest lost when no copy is next to the file (plain truncation, olddir)", async () => {
     const r = await recover(previous(500));
     expect(r.opened).toEqual([]);
-    expect([r.lost, r.lostBytes]).toEqual([1, 500]);
+    expect([r.lost, r.lostBytes, r.restFromCopy]).toEqual([1, 500, false]);
   });
 
   it("counts nothing lost when the truncated file had been read to its end", async () => {
     const r = await recover(previous(0));
-    expect([r.lost, r.lostBytes]).toEqual([0, 0]);
+    expect([r.lost, r.lostBytes, r.restFromCopy]).toEqual([0, 0, false]);
   });
 
   it("counts the rest lost when the copy it found cannot be opened (gone since)", async () => {
     copy("app.log.1", oldText);
     const r = await recover(previous(500), () => false);
     expect(r.opened.map((o) => path.basename(o.file))).toEqual(["app.log.1"]);
-    expect([r.lost, r.lostBytes]).toEqual([1, 500]);
+    expect([r.lost, r.lostBytes, r.restFromCopy]).toEqual([1, 500, false]);
   });
 
   it("reads a .gz copy cut short as far as it decompresses, and counts the fault", async () => {
@@ -226,7 +227,7 @@ describe("the rest of a truncated file", () => {
     copy("app.log.1", oldText);
     const r = await recover(previous(500), undefined, (file) => file.endsWith("app.log.1"));
     expect(r.opened).toEqual([]);
-    expect([r.lost, r.lostBytes]).toEqual([0, 0]);
+    expect([r.lost, r.lostBytes, r.restFromCopy]).toEqual([0, 0, true]);
   });
 
   it("counts nothing lost when the copy it found is opened by the scan before it (tracked by then)", async () => {
