@@ -118,8 +118,8 @@ export class FileTailer {
   /** The last read found no more data (see FINGERPRINT_RECHECK_AFTER_END_MS). */
   private reachedEnd = true;
   /**
-   * The last byte read in this generation; unknown after a resume from a checkpoint (then the
-   * file's byte there is asked, which a hole made while nodetap was down has turned to NUL too).
+   * The last byte read in this generation, to tell a hole made since from NULs that are data;
+   * unknown after a resume from a checkpoint and at a generation's start (no hole is looked for).
    */
   private lastByteRead: number | undefined;
   private tracker: AckTracker<number>;
@@ -242,11 +242,13 @@ export class FileTailer {
         this.atEnd();
         return "eof";
       }
-      if (buf[0] === 0 && this.readOffset > 0 && (this.lastByteRead ?? (await byteBefore(handle, this.readOffset))) !== 0) {
-        // Log files only grow, and a hole begins exactly where reading stopped: the file was
-        // truncated and its writer wrote on at its own offset (copytruncate of a file it did not
-        // open O_APPEND). Neither the size nor, once the file starts with a hole, its first bytes
-        // show that; the old generation's unread rest is in the copy, from where reading stopped.
+      if (buf[0] === 0 && this.lastByteRead !== undefined && this.lastByteRead !== 0 && (await byteBefore(handle, this.readOffset)) === 0) {
+        // A hole begins where reading stopped, and the last byte read, data, is NUL now: log
+        // files only grow, so the file was truncated and its writer wrote on at its own offset
+        // (copytruncate of a file it did not open O_APPEND). Neither the size nor, once the file
+        // starts with a hole, its first bytes show that; the old generation's unread rest is in
+        // the copy, from where reading stopped. NULs that are data (a chunk that happens to
+        // start at one) leave the byte before them as it was read.
         const hole = endOfZeros(buf.subarray(0, bytesRead), 0);
         await this.startNewGeneration(
           handle,

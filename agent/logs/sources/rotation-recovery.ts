@@ -300,7 +300,8 @@ export class RotationRecovery {
   async drainAfterTruncation(stream: string, spec: FileSourceSpec, previous: SupersededGeneration, target?: string): Promise<boolean> {
     const h = this.host;
     // A copy written after the truncation was seen holds a later generation, except a .gz: its
-    // mtime is when gzip wrote it, after logrotate's copy and truncate (copytruncate + compress).
+    // mtime is when gzip wrote it, after logrotate's copy and truncate (copytruncate + compress);
+    // such a .gz can be the generation's copy when its first bytes say so, not a copy read whole.
     const candidates = (await this.rotatedFilesOf(stream, target)).filter(
       (c) => !h.isTracked(identityKey(c.stat.dev, c.stat.ino)) && (c.compressed || writtenBeforeDetection(c, previous)),
     );
@@ -334,7 +335,10 @@ export class RotationRecovery {
       const since = nsOf(previous.seenAt - SEEN_SLACK_MS);
       const finished = h.checkpoints.finishedOf(stream);
       unread = [];
-      for (const c of candidates) if (c.stat.mtimeNs >= since && !(await startsLikeAny(c, finished))) unread.push(c);
+      for (const c of candidates) {
+        // Not a .gz finished since (delaycompress compresses an older copy at this rotation).
+        if (c.stat.mtimeNs >= since && writtenBeforeDetection(c, previous) && !(await startsLikeAny(c, finished))) unread.push(c);
+      }
     }
     let drained = 0;
     for (const c of unread) {

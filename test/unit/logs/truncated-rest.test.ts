@@ -213,6 +213,16 @@ describe("the rest of a truncated file", () => {
     expect(r.opened.map((o) => [path.basename(o.file), o.offset])).toEqual([["app.log.1", 100]]);
   });
 
+  it("does not read whole a .gz finished after the truncation was seen when the generation was too short to match", async () => {
+    // delaycompress: this rotation gzips an older copy; with no match by first bytes, copies made
+    // since the file was last seen are read whole, and that .gz is not one of them.
+    fs.writeFileSync(path.join(logDir, "app.log.2.gz"), zlib.gzipSync("an older, already read generation\n"));
+    const later = new Date(Date.now() + 20);
+    fs.utimesSync(path.join(logDir, "app.log.2.gz"), later, later);
+    const r = await recover({ ...previous(0), fingerprintBytes: 10, fingerprint: fingerprintOf(Buffer.from(oldText).subarray(0, 10)) });
+    expect(r.opened).toEqual([]);
+  });
+
   it("does not read an uncompressed copy made after the truncation was seen (a later generation's)", async () => {
     fs.writeFileSync(path.join(logDir, "app.log.1"), "the next generation, copied by a later rotation\n".repeat(10));
     const later = new Date(Date.now() + 20);
