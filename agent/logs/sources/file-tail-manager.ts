@@ -377,8 +377,7 @@ export class FileTailManager {
    * copy (or the new generation's first acknowledged read moves it on). The move is written at
    * once, not within checkpoint.interval: a crash in between made the restart find the old
    * generation's checkpoint and no copy, and count its rest lost (again, if it was counted here).
-   * What the old generation held unended goes out only where no copy gives it (`emitHeld`); not
-   * when the lookup throws either: its acknowledgement would move the entry on.
+   * What the old generation held unended goes out only where no copy gives it (`emitHeld`).
    */
   private async drainSupersededCopy(t: FileTailer, previous: SupersededGeneration, emitHeld: () => void): Promise<void> {
     if (this.stopping) return;
@@ -386,6 +385,9 @@ export class FileTailManager {
       if (!(await this.recovery.drainAfterTruncation(t.stream, t.spec, previous, t.target))) emitHeld();
     } catch (err) {
       this.deps.logger.warn({ stream: t.stream, err: (err as Error).message }, "looking for the copy of a truncated file failed");
+      // The new generation is read from here on, and its first acknowledgement moves the entry
+      // past the old one: what it held goes out now or never.
+      emitHeld();
       return;
     }
     if (t.committedOffset === 0) this.commit(t, 0);

@@ -67,6 +67,11 @@ export interface SupersededGeneration {
   detectedAt: number;
   /** Bytes of it never read, as far as known: its size when last seen minus what was read. */
   unreadBytes: number;
+  /**
+   * Where reading had stopped in it: a copy that ends before this lacks what was read last (the
+   * head of a line held here, written between the rotator's copy and its truncate).
+   */
+  readEnd: number;
 }
 
 export type ReadOutcome = "more" | "eof" | "error";
@@ -405,6 +410,7 @@ export class FileTailer {
       seenAt: this.seenAt,
       detectedAt,
       unreadBytes: unreadBytes ?? Math.max(0, this.size - this.readOffset),
+      readEnd: this.readOffset,
     };
     this.generation++;
     const fp = await computeFingerprint(handle, size, this.deps.settings.fingerprintBytes);
@@ -416,6 +422,7 @@ export class FileTailer {
     this.decoder = this.newDecoder();
     this.tracker = this.newTracker(0);
     this.lastIssued = 0;
+    this.countHeld(); // what the old generation held is kept aside (emitHeld), out of the budget
     if (this.deps.superseded) {
       this.deps.superseded(this, previous, emitHeld);
     } else {

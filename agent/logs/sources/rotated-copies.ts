@@ -38,6 +38,24 @@ export async function headOf(candidate: RotatedCandidate, length: number): Promi
   return gunzipHead(handle, length);
 }
 
+/**
+ * A rotated file's size, decompressed for a .gz: gzip's trailer (ISIZE, the size mod 2^32 of the
+ * last member; a single member as logrotate and the kubelet write). Undefined when unreadable.
+ */
+export async function uncompressedSizeOf(candidate: RotatedCandidate): Promise<number | undefined> {
+  if (!candidate.compressed) return Number(candidate.stat.size);
+  if (candidate.stat.size < 18n) return undefined;
+  const handle = await openCandidate(candidate).catch(() => undefined);
+  if (handle === undefined) return undefined;
+  try {
+    const trailer = Buffer.alloc(4);
+    const { bytesRead } = await handle.read(trailer, 0, 4, Number(candidate.stat.size) - 4);
+    return bytesRead === 4 ? trailer.readUInt32LE(0) : undefined;
+  } finally {
+    await handle.close();
+  }
+}
+
 async function gunzipHead(gz: FileHandle, length: number): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];

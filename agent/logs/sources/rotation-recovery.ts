@@ -15,6 +15,7 @@ import {
   findCopyOf,
   headOf,
   isZlibError,
+  uncompressedSizeOf,
   unpackForDrain,
   type FingerprintRef,
   type UnpackedCopy,
@@ -323,7 +324,8 @@ export class RotationRecovery {
         fingerprint: previous.fingerprint,
       };
       if (await this.drainCopy(copy, spec, stream, resume, target)) {
-        restFromCopy = true;
+        // A copy that ends before where reading stopped lacks the head of a line held here.
+        restFromCopy = ((await uncompressedSizeOf(copy)) ?? 0) >= previous.readEnd;
         h.logger.info({ file: copy.path, stream, offset: previous.committed }, "draining the rest of a truncated file from its copy");
       } else if (await this.copyTailedAlready(stream, previous, target)) {
         restFromCopy = true;
@@ -335,9 +337,12 @@ export class RotationRecovery {
       const since = nsOf(previous.seenAt - SEEN_SLACK_MS);
       const finished = h.checkpoints.finishedOf(stream);
       unread = [];
+      const newest = candidates.at(-1);
       for (const c of candidates) {
-        // Not a .gz finished since (delaycompress compresses an older copy at this rotation).
-        if (c.stat.mtimeNs >= since && writtenBeforeDetection(c, previous) && !(await startsLikeAny(c, finished))) unread.push(c);
+        // A .gz finished since the truncation was seen is the generation's copy only as the newest
+        // (compress); behind a newer copy it is an older one (delaycompress compresses it now).
+        const inTime = writtenBeforeDetection(c, previous) || (c.compressed && c === newest);
+        if (c.stat.mtimeNs >= since && inTime && !(await startsLikeAny(c, finished))) unread.push(c);
       }
     }
     let drained = 0;
@@ -353,8 +358,9 @@ export class RotationRecovery {
     // Truncated with bytes not read yet, and no copy next to it: a plain truncation (`: > file`),
     // or a rotator that puts its copies elsewhere (logrotate's olddir).
     if (matched >= 0) return restFromCopy;
-    // Copies read whole: one of them is the generation's, as far as can be told.
-    if (drained > 0) return true;
+    // Copies read whole: one of them is the generation's, as far as can be told (none is, where
+    // the generation was long enough to match by its first bytes).
+    if (drained > 0 && previous.fingerprintBytes < MIN_MATCH_BYTES) return true;
     if (await this.copyTailedAlready(stream, previous, target)) return true;
     if (previous.unreadBytes > 0) this.truncatedRestLost(spec, stream, previous, "no rotated copy next to it starts like it");
     return false;

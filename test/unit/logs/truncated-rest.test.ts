@@ -41,6 +41,7 @@ describe("the rest of a truncated file", () => {
       seenAt: now - 50,
       detectedAt: now,
       unreadBytes,
+      readEnd: 100,
     };
   }
 
@@ -213,14 +214,56 @@ describe("the rest of a truncated file", () => {
     expect(r.opened.map((o) => [path.basename(o.file), o.offset])).toEqual([["app.log.1", 100]]);
   });
 
-  it("does not read whole a .gz finished after the truncation was seen when the generation was too short to match", async () => {
-    // delaycompress: this rotation gzips an older copy; with no match by first bytes, copies made
-    // since the file was last seen are read whole, and that .gz is not one of them.
+  /** The old generation as seen too short to match a copy by its first bytes (10 bytes). */
+  const short = (unreadBytes: number): SupersededGeneration => ({
+    ...previous(unreadBytes),
+    fingerprintBytes: 10,
+    fingerprint: fingerprintOf(Buffer.from(oldText).subarray(0, 10)),
+    readEnd: 10,
+  });
+
+  it("does not read whole a .gz finished after the truncation was seen behind a newer copy (delaycompress)", async () => {
+    // delaycompress: this rotation gzips the older copy (.2.gz) while the generation's copy is
+    // app.log.1; with no match by first bytes, copies made since the file was last seen are read
+    // whole, and that .gz is not one of them.
+    copy("app.log.1", oldText.slice(0, 30));
     fs.writeFileSync(path.join(logDir, "app.log.2.gz"), zlib.gzipSync("an older, already read generation\n"));
     const later = new Date(Date.now() + 20);
     fs.utimesSync(path.join(logDir, "app.log.2.gz"), later, later);
-    const r = await recover({ ...previous(0), fingerprintBytes: 10, fingerprint: fingerprintOf(Buffer.from(oldText).subarray(0, 10)) });
-    expect(r.opened).toEqual([]);
+    const r = await recover(short(0));
+    expect(r.opened.map((o) => path.basename(o.file))).toEqual(["app.log.1"]);
+  });
+
+  it("reads whole the newest .gz finished after the truncation was seen when the generation was too short to match (compress)", async () => {
+    fs.writeFileSync(path.join(logDir, "app.log.1.gz"), zlib.gzipSync(oldText.slice(0, 30)));
+    const later = new Date(Date.now() + 20);
+    fs.utimesSync(path.join(logDir, "app.log.1.gz"), later, later);
+    const r = await recover(short(20));
+    expect(r.opened.map((o) => [path.basename(o.originFile ?? o.file), o.offset])).toEqual([["app.log.1.gz", undefined]]);
+    expect([r.lost, r.restFromCopy]).toEqual([0, true]);
+  });
+
+  it("says the rest is not from the copy when the copy ends before where reading stopped (a head written after the copy)", async () => {
+    // The writer added the head of a line between the rotator's copy and its truncate, and the
+    // tailer read it: the copy lacks it, so the tailer sends the head it holds.
+    copy("app.log.1", oldText);
+    const r = await recover({ ...previous(0), readEnd: Buffer.byteLength(oldText) + 15 });
+    expect(r.opened.map((o) => path.basename(o.file))).toEqual(["app.log.1"]);
+    expect(r.restFromCopy).toBe(false);
+  });
+
+  it("says the same of a .gz copy, by its trailer's size", async () => {
+    copy("app.log.1.gz", zlib.gzipSync(oldText));
+    expect((await recover({ ...previous(0), readEnd: Buffer.byteLength(oldText) + 1 })).restFromCopy).toBe(false);
+    expect((await recover({ ...previous(0), readEnd: Buffer.byteLength(oldText) })).restFromCopy).toBe(true);
+  });
+
+  it("counts the rest lost when copies made since are read whole but none is the generation's (it matched none by its first bytes)", async () => {
+    // rotate 1: the generation's copy is gone; app.log.1 is a later generation's.
+    copy("app.log.1", "a later generation, not the one truncated\n".repeat(5));
+    const r = await recover(previous(500));
+    expect(r.opened.map((o) => path.basename(o.file))).toEqual(["app.log.1"]);
+    expect([r.restFromCopy, r.lost, r.lostBytes]).toEqual([false, 1, 500]);
   });
 
   it("does not read an uncompressed copy made after the truncation was seen (a later generation's)", async () => {
