@@ -19,6 +19,7 @@ import { globToRegExp } from "./glob.js";
 import type { FileCheckpoint } from "../checkpoint.js";
 import type { ResumePoint } from "./file-opener.js";
 import { RotationRecovery, type RecoveryHost } from "./rotation-recovery.js";
+import { TruncationRecovery } from "./truncation-recovery.js";
 import { removeStaleUnpacked } from "./rotated-copies.js";
 import { activePathOf, compareRotationAge } from "./rotation-names.js";
 import { filesStatus, updateFileGauges } from "./file-tail-report.js";
@@ -68,6 +69,8 @@ export class FileTailManager {
   private readonly includeRes: Map<string, RegExp[]>;
   /** Data that rotated away while nodetap was down (see rotation-recovery.ts). */
   private readonly recovery: RotationRecovery;
+  /** The rest of a file truncated while nodetap runs (see truncation-recovery.ts). */
+  private readonly truncations: TruncationRecovery;
 
   /**
    * Rotated files not yet read to their end, by stream: the stream's active file waits for
@@ -115,7 +118,9 @@ export class FileTailManager {
       },
     };
     this.opener = new FileOpener(settings, { ...deps, tailerDeps, isTracked: (key) => this.tailers.has(key) });
-    this.recovery = new RotationRecovery(this.recoveryHost());
+    const host = this.recoveryHost();
+    this.recovery = new RotationRecovery(host);
+    this.truncations = new TruncationRecovery(host, this.recovery);
     deps.gate?.onRoom(() => this.kick());
   }
 
@@ -382,7 +387,7 @@ export class FileTailManager {
   private async drainSupersededCopy(t: FileTailer, previous: SupersededGeneration, emitHeld: () => void): Promise<void> {
     if (this.stopping) return;
     try {
-      if (!(await this.recovery.drainAfterTruncation(t.stream, t.spec, previous, t.target))) emitHeld();
+      if (!(await this.truncations.drainAfterTruncation(t.stream, t.spec, previous, t.target))) emitHeld();
     } catch (err) {
       this.deps.logger.warn({ stream: t.stream, err: (err as Error).message }, "looking for the copy of a truncated file failed");
       // The new generation is read from here on, and its first acknowledgement moves the entry

@@ -235,3 +235,20 @@ export async function removeStaleUnpacked(stateDir: string, inUse: ReadonlySet<s
     if (!inUse.has(file)) await fs.rm(file, { force: true });
   }
 }
+
+/** A time in ms as a file time in ns (stat's mtimeNs), at least 0. */
+export function nsOf(ms: number): bigint {
+  return BigInt(Math.max(0, Math.floor(ms))) * 1_000_000n;
+}
+
+/** Whether the file (decompressed when a .gz) starts with the bytes of one of `refs`. */
+export async function startsLikeAny(c: RotatedCandidate, refs: readonly FingerprintRef[]): Promise<boolean> {
+  const heads = new Map<number, Buffer | undefined>();
+  for (const ref of refs) {
+    if (ref.fingerprintBytes < MIN_MATCH_BYTES) continue;
+    if (!heads.has(ref.fingerprintBytes)) heads.set(ref.fingerprintBytes, await headOf(c, ref.fingerprintBytes));
+    const head = heads.get(ref.fingerprintBytes);
+    if (head?.length === ref.fingerprintBytes && fingerprintOf(head) === ref.fingerprint) return true;
+  }
+  return false;
+}

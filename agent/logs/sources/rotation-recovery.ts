@@ -3,19 +3,17 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { CheckpointStore, FileCheckpoint } from "../checkpoint.js";
 import type { LogMetrics } from "../metrics.js";
-import { fingerprintMatches, fingerprintOf, identityKey } from "./file-identity.js";
+import { fingerprintMatches, identityKey } from "./file-identity.js";
 import type { ResumePoint } from "./file-opener.js";
 import type { FileSourceSpec } from "./file-source-spec.js";
 import { findRenamedFile } from "./renamed-file-finder.js";
-import type { SupersededGeneration } from "./file-tailer.js";
 import {
-  MIN_MATCH_BYTES,
   UNPACK_DIR,
   currentPathOf,
   findCopyOf,
-  headOf,
   isZlibError,
-  uncompressedSizeOf,
+  nsOf,
+  startsLikeAny,
   unpackForDrain,
   type FingerprintRef,
   type UnpackedCopy,
@@ -139,7 +137,7 @@ export class RotationRecovery {
   }
 
   /** The stream's rotated files, next to its symlink's target where it has one. */
-  private rotatedFilesOf(stream: string, target: string | undefined): Promise<RotatedCandidate[]> {
+  rotatedFilesOf(stream: string, target: string | undefined): Promise<RotatedCandidate[]> {
     const home = rotationHome(stream, target);
     return rotatedFilesOf(path.dirname(home), path.basename(home));
   }
@@ -286,112 +284,6 @@ export class RotationRecovery {
   }
 
   /**
-   * copytruncate while nodetap runs: the generation `stream`'s file held before it was truncated
-   * is in the copy the rotator made of it, read on from what went out. Copies made after that one
-   * hold generations that came and went while the file's reading waited (the in-flight budget,
-   * the stream's rotated files first, a stalled process): read whole, oldest first. When no copy
-   * starts like the generation (it was seen too short to tell, or its copy is gone), every copy
-   * made since the tailer last saw the file is read whole, except copies of files read before.
-   * A copy found but not drainable, or none where the generation had bytes not read yet, makes
-   * that rest lost: counted (files and bytes lost) and logged, as a restart would find no more.
-   * `target`: the stream's symlink target, next to which the copies are.
-   * True when the generation's rest is read from a copy (then the copy gives a line that reading
-   * stopped inside whole, from its start); false when it is not, or was counted lost.
-   */
-  async drainAfterTruncation(stream: string, spec: FileSourceSpec, previous: SupersededGeneration, target?: string): Promise<boolean> {
-    const h = this.host;
-    // A copy written after the truncation was seen holds a later generation, except a .gz: its
-    // mtime is when gzip wrote it, after logrotate's copy and truncate (copytruncate + compress);
-    // such a .gz can be the generation's copy when its first bytes say so, not a copy read whole.
-    const candidates = (await this.rotatedFilesOf(stream, target)).filter(
-      (c) => !h.isTracked(identityKey(c.stat.dev, c.stat.ino)) && (c.compressed || writtenBeforeDetection(c, previous)),
-    );
-    let matched = -1;
-    if (previous.fingerprintBytes >= MIN_MATCH_BYTES) {
-      for (let i = candidates.length - 1; i >= 0 && matched < 0; i--) {
-        if (await startsLikeAny(candidates[i], [previous])) matched = i;
-      }
-    }
-    let unread: RotatedCandidate[];
-    let restFromCopy = false;
-    if (matched >= 0) {
-      unread = candidates.slice(matched + 1);
-      const copy = candidates[matched];
-      const resume = {
-        offset: previous.issued,
-        committed: previous.committed,
-        fingerprintBytes: previous.fingerprintBytes,
-        fingerprint: previous.fingerprint,
-      };
-      if (await this.drainCopy(copy, spec, stream, resume, target)) {
-        // A copy that ends before where reading stopped lacks the head of a line held here.
-        restFromCopy = ((await uncompressedSizeOf(copy)) ?? 0) >= previous.readEnd;
-        h.logger.info({ file: copy.path, stream, offset: previous.committed }, "draining the rest of a truncated file from its copy");
-      } else if (await this.copyTailedAlready(stream, previous, target)) {
-        restFromCopy = true;
-      } else {
-        // Gone since it was found, unreadable, or not gzip after all: a restart would fail alike.
-        this.truncatedRestLost(spec, stream, previous, `its copy ${copy.path} could not be opened or decompressed`);
-      }
-    } else {
-      const since = nsOf(previous.seenAt - SEEN_SLACK_MS);
-      const finished = h.checkpoints.finishedOf(stream);
-      unread = [];
-      const newest = candidates.at(-1);
-      for (const c of candidates) {
-        // A .gz finished since the truncation was seen is the generation's copy only as the newest
-        // (compress); behind a newer copy it is an older one (delaycompress compresses it now).
-        const inTime = writtenBeforeDetection(c, previous) || (c.compressed && c === newest);
-        if (c.stat.mtimeNs >= since && inTime && !(await startsLikeAny(c, finished))) unread.push(c);
-      }
-    }
-    let drained = 0;
-    for (const c of unread) {
-      if (!(await this.drainCopy(c, spec, stream, undefined, target))) continue;
-      drained++;
-      h.metrics.filesRecovered.inc({ source: spec.name, how: "unread_generation" });
-      h.logger.info(
-        { file: c.path, stream },
-        "draining a copy of a generation of a truncated file that came and went while its reading waited",
-      );
-    }
-    // Truncated with bytes not read yet, and no copy next to it: a plain truncation (`: > file`),
-    // or a rotator that puts its copies elsewhere (logrotate's olddir).
-    if (matched >= 0) return restFromCopy;
-    // Copies read whole: one of them is the generation's, as far as can be told (none is, where
-    // the generation was long enough to match by its first bytes).
-    if (drained > 0 && previous.fingerprintBytes < MIN_MATCH_BYTES) return true;
-    if (await this.copyTailedAlready(stream, previous, target)) return true;
-    if (previous.unreadBytes > 0) this.truncatedRestLost(spec, stream, previous, "no rotated copy next to it starts like it");
-    return false;
-  }
-
-  /**
-   * Whether a copy of the truncated generation is read already: a source whose globs name rotated
-   * files too (`app.log*`, the pods preset's `*.log.*`) opens the copy as a file of its own, read
-   * whole. Where the generation was seen too short to tell its copy, any rotated file tailed and
-   * made since it was last seen may be it.
-   */
-  private async copyTailedAlready(stream: string, previous: SupersededGeneration, target: string | undefined): Promise<boolean> {
-    const since = nsOf(previous.seenAt - SEEN_SLACK_MS);
-    for (const c of await this.rotatedFilesOf(stream, target)) {
-      if (!this.host.isTracked(identityKey(c.stat.dev, c.stat.ino)) || !writtenBeforeDetection(c, previous)) continue;
-      if (previous.fingerprintBytes < MIN_MATCH_BYTES ? c.stat.mtimeNs >= since : await startsLikeAny(c, [previous])) return true;
-    }
-    return false;
-  }
-
-  private truncatedRestLost(spec: FileSourceSpec, stream: string, previous: SupersededGeneration, why: string): void {
-    const h = this.host;
-    h.metrics.filesLost.inc({ source: spec.name });
-    h.metrics.lostBytes.inc({ source: spec.name }, previous.unreadBytes);
-    h.logger.warn(
-      { stream, source: spec.name, offset: previous.committed, unreadBytes: previous.unreadBytes, why },
-      "a log file was truncated before nodetap read all of it, and its unread rest cannot be read: it is lost",
-    );
-  }
-
-  /**
    * Drops `cp`'s entry, not a newer generation's under the same device:inode (a checkpoint from
    * the `recovering` list shares it with the entry of what the file holds now).
    */
@@ -494,37 +386,4 @@ export class RotationRecovery {
     }
     return true;
   }
-}
-
-/**
- * Slack on the time a tailer last saw a generation, against the coarse clock of file
- * modification times: a copy made just after that stat may carry a slightly earlier time.
- */
-const SEEN_SLACK_MS = 1000;
-
-/**
- * Whether a rotated file was last written before the truncation of `previous` was seen. Date.now()
- * rounds down to the ms and a file's mtime is never later than the clock, so anything written
- * before the detection has an mtime below the detection's ms + 1 (a copy made within that ms
- * was dropped, and the lines written after the tailer's last look with it).
- */
-function writtenBeforeDetection(c: RotatedCandidate, previous: SupersededGeneration): boolean {
-  return c.stat.mtimeNs < nsOf(previous.detectedAt + 1);
-}
-
-/** A time in ms as a file time in ns (stat's mtimeNs), at least 0. */
-function nsOf(ms: number): bigint {
-  return BigInt(Math.max(0, Math.floor(ms))) * 1_000_000n;
-}
-
-/** Whether the file (decompressed when a .gz) starts with the bytes of one of `refs`. */
-async function startsLikeAny(c: RotatedCandidate, refs: readonly FingerprintRef[]): Promise<boolean> {
-  const heads = new Map<number, Buffer | undefined>();
-  for (const ref of refs) {
-    if (ref.fingerprintBytes < MIN_MATCH_BYTES) continue;
-    if (!heads.has(ref.fingerprintBytes)) heads.set(ref.fingerprintBytes, await headOf(c, ref.fingerprintBytes));
-    const head = heads.get(ref.fingerprintBytes);
-    if (head?.length === ref.fingerprintBytes && fingerprintOf(head) === ref.fingerprint) return true;
-  }
-  return false;
 }

@@ -8,7 +8,7 @@ import { logsSchema } from "../../../agent/logs/config.js";
 import { InFlightBudget } from "../../../agent/logs/in-flight-budget.js";
 import { fileSourceSpecs, tailSettingsFrom } from "../../../agent/logs/sources/file-source-spec.js";
 import { FileTailManager } from "../../../agent/logs/sources/file-tail-manager.js";
-import { RotationRecovery } from "../../../agent/logs/sources/rotation-recovery.js";
+import { TruncationRecovery } from "../../../agent/logs/sources/truncation-recovery.js";
 import { counterValue, newMetrics, silentLogger } from "./helpers.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -105,7 +105,7 @@ describe("the line held when a truncation is found (FileTailManager, real files)
   });
 
   it("sends the head when looking for the copy fails, and frees its bytes in the budget", async () => {
-    vi.spyOn(RotationRecovery.prototype, "drainAfterTruncation").mockRejectedValue(new Error("EMFILE: too many open files, scandir"));
+    vi.spyOn(TruncationRecovery.prototype, "drainAfterTruncation").mockRejectedValue(new Error("EMFILE: too many open files, scandir"));
     const t = await start(writeTen());
     fs.copyFileSync(t.file, `${t.file}.1`);
     fs.appendFileSync(t.file, "HEAD-of-a-line-");

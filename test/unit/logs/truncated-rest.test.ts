@@ -9,7 +9,8 @@ import { logsSchema } from "../../../agent/logs/config.js";
 import type { SupersededGeneration } from "../../../agent/logs/sources/file-tailer.js";
 import { fingerprintOf, identityKey } from "../../../agent/logs/sources/file-identity.js";
 import { fileSourceSpecs } from "../../../agent/logs/sources/file-source-spec.js";
-import { RotationRecovery } from "../../../agent/logs/sources/rotation-recovery.js";
+import { RotationRecovery, type RecoveryHost } from "../../../agent/logs/sources/rotation-recovery.js";
+import { TruncationRecovery } from "../../../agent/logs/sources/truncation-recovery.js";
 import { counterValue, newMetrics, silentLogger } from "./helpers.js";
 
 /**
@@ -56,7 +57,7 @@ describe("the rest of a truncated file", () => {
     const spec = fileSourceSpecs(cfg).find((s) => s.name === "files")!;
     const checkpoints = await CheckpointStore.open(path.join(dir, "state"), silentLogger, metrics);
     const opened: Array<{ file: string; text: string; offset?: number; originFile?: string }> = [];
-    const recovery = new RotationRecovery({
+    const host: RecoveryHost = {
       logger: silentLogger,
       metrics,
       checkpoints,
@@ -73,7 +74,8 @@ describe("the rest of a truncated file", () => {
         opened.push({ file, text: fs.readFileSync(file, "utf8"), offset: opts.resume?.offset, originFile: opts.originFile });
         return open(file);
       },
-    });
+    };
+    const recovery = new TruncationRecovery(host, new RotationRecovery(host));
     const restFromCopy = await recovery.drainAfterTruncation(stream(), spec, prev);
     const count = (name: string, labels?: Record<string, string>) => counterValue(registry, name, labels);
     return {
