@@ -43,6 +43,7 @@ const HELP = `Usage: npm run torture:logs -- [options]
 Schemes: rename-chain (logrotate create: f.log -> f.log.1 ...), dateext (f.log -> f.log-YYYYMMDD-<s>),
 delaycompress (rename-chain, f.log.2.. gzipped), compress (rename-chain, f.log.1 gzipped at once),
 copytruncate (copy to f.log.1, truncate f.log), copytruncate-compress (the copy gzipped at once),
+copytruncate-noappend (copytruncate of files written without O_APPEND: holes of NUL bytes),
 kubelet (pods/<ns>_<pod>_<uid>/app/0.log -> 0.log.YYYYMMDD-HHMMSS, older ones gzipped, 5 files),
 kubelet-symlinks (the same, read through containers/<pod>_<ns>_<c>-<id>.log symlinks, Fluent Bit's include).
 Crash modes: random (uniform moments, restart after 0.2-1 s), startup (restarts killed again

@@ -7,6 +7,7 @@ export const SCHEMES = [
   "compress",
   "copytruncate",
   "copytruncate-compress",
+  "copytruncate-noappend",
   "kubelet",
   "kubelet-symlinks",
 ] as const;

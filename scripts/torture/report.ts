@@ -1,4 +1,5 @@
 import type { TortureResult } from "./run.js";
+import { isCopyTruncate } from "./rotators.js";
 
 const MiB = 1024 * 1024;
 
@@ -16,7 +17,7 @@ export function formatReport(r: TortureResult): string {
     ["duplicates", String(r.duplicates)],
     ["out of order", String(r.outOfOrder)],
   ];
-  if (o.scheme === "copytruncate" || o.scheme === "copytruncate-compress") {
+  if (isCopyTruncate(o.scheme)) {
     rows.push(["rotator race lines", `${r.rotatorRaceLines} missing of ${r.rotatorRaceWindowLines} written between copy and truncate`]);
   }
   rows.push(

@@ -94,14 +94,18 @@ export function newRotator(scheme: Scheme, writer: TortureWriter, keep: number, 
       return new CopyTruncate(writer, keep, history, false);
     case "copytruncate-compress":
       return new CopyTruncate(writer, keep, history, true);
+    case "copytruncate-noappend":
+      return new CopyTruncate(writer, keep, history, false);
     case "kubelet":
     case "kubelet-symlinks":
       return new Kubelet(writer, prng, history);
   }
 }
 
+export const isCopyTruncate = (scheme: Scheme) => scheme.startsWith("copytruncate");
+
 /** Whether writers of this scheme report their files to the history (all but copytruncate's one file). */
-export const writerReportsFiles = (scheme: Scheme) => scheme !== "copytruncate" && scheme !== "copytruncate-compress";
+export const writerReportsFiles = (scheme: Scheme) => !isCopyTruncate(scheme);
 
 /** Deletes `file` (if there), telling `history` first. */
 function remove(file: string, history: FileHistory): void {

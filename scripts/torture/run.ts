@@ -139,7 +139,9 @@ export async function runTorture(options: Partial<TortureOptions> = {}): Promise
   const writers = layout.files.map((f, i) => {
     const id = `f${i}`;
     const onOpen = writerReportsFiles(opts.scheme) ? (seq: number, ino: number) => history.opened(id, seq, ino) : undefined;
-    return new TortureWriter(f, id, opts.rate, layout.format, opts.lineBytes, onOpen);
+    // copytruncate-noappend: a writer without O_APPEND writes on at its offset after the truncate.
+    const mode = opts.scheme === "copytruncate-noappend" ? "w" : "a";
+    return new TortureWriter(f, id, opts.rate, layout.format, opts.lineBytes, onOpen, mode);
   });
   const rotators = writers.map((w, i) => newRotator(opts.scheme, w, opts.keep, Prng.fork(opts.seed, `reopen-${i}`), history));
   const sup = new Supervisor(configFile, opts.agentArgs, counts, agentLog, note);

@@ -23,12 +23,14 @@ export class TortureWriter {
     private readonly lineBytes: number,
     /** Told the inode of each file opened and the first sequence number written into it. */
     private readonly onOpen: (seq: number, ino: number) => void = () => undefined,
+    /** "a": O_APPEND, as most loggers; "w": at the descriptor's offset (a shell's `>`), so a truncate leaves a hole. */
+    private readonly mode: "a" | "w" = "a",
   ) {
     this.fd = this.open();
   }
 
   private open(): number {
-    const fd = fs.openSync(this.file, "a");
+    const fd = fs.openSync(this.file, this.mode);
     this.onOpen(this.seq, fs.fstatSync(fd).ino);
     return fd;
   }
