@@ -26,6 +26,17 @@ export function readHead(handle: FileHandle, length: number): Promise<Buffer> {
   return readAt(handle, 0, length);
 }
 
+/**
+ * Whether a checkpoint's offset now follows a NUL: data was read there (a line's end: the line
+ * splitter keeps a checkpoint before NULs no line follows yet), so the file was rewritten since; a copytruncate of a file whose writer does not open it O_APPEND leaves a
+ * hole there and, once the file starts with one, the same first bytes (NULs) and no smaller size.
+ */
+export async function holeBefore(handle: FileHandle, offset: number): Promise<boolean> {
+  if (offset <= 0) return false;
+  const byte = await readAt(handle, offset - 1, 1);
+  return byte.length === 1 && byte[0] === 0;
+}
+
 /** Reads up to `length` bytes at `position` (fewer where the file ends first). */
 async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
   const buf = Buffer.alloc(length);

@@ -5,7 +5,7 @@ import type { CheckpointStore } from "../checkpoint.js";
 import type { LogMetrics } from "../metrics.js";
 import type { KubernetesMetadata, LogOrigin } from "../record.js";
 import { kubernetesMetadataFromPath } from "../transforms/kubernetes.js";
-import { computeFingerprint, identityKey, lineStartBefore, matchAndExtend, type FileIdentity } from "./file-identity.js";
+import { computeFingerprint, holeBefore, identityKey, lineStartBefore, matchAndExtend, type FileIdentity } from "./file-identity.js";
 import type { FileSourceSpec, TailSettings } from "./file-source-spec.js";
 import { FileTailer, type TailerDeps } from "./file-tailer.js";
 
@@ -121,8 +121,11 @@ export class FileOpener {
       const fits = cp !== undefined && (cp.offset <= size || own === undefined);
       // Grown to what the file holds now: a checkpoint of a file seen short (or empty) carries a
       // fingerprint that a later generation of a copytruncated file would match as well.
+      // Its own checkpoint's generation is gone where a hole now ends at its offset (see
+      // holeBefore): not resumed, so the restart's recovery reads that generation from its copy.
+      const rewritten = own !== undefined && fits && (await holeBefore(handle, own.offset));
       const extended =
-        cp !== undefined && fits
+        cp !== undefined && fits && !rewritten
           ? await matchAndExtend(handle, size, cp.fingerprintBytes, cp.fingerprint, this.settings.fingerprintBytes)
           : undefined;
       let resumedFrom: string | undefined;
@@ -146,6 +149,7 @@ export class FileOpener {
       this.deps.logger.debug({ file, offset, size, resumed: offset > 0 }, "tailing file");
       const tailer = new FileTailer(key, identity, spec, origin, handle, offset, size, this.deps.tailerDeps, resumedFrom);
       tailer.path = file;
+      if (rewritten && own !== undefined) tailer.declined = { fingerprint: own.fingerprint, offset: own.offset };
       return tailer;
     } catch (err) {
       await handle.close().catch(() => undefined);

@@ -134,7 +134,8 @@ export class FileTailManager {
       isTracked: (key) => this.tailers.has(key),
       isResumed: (cp) => {
         const t = this.tailers.get(identityKey(cp.dev, cp.ino));
-        return t !== undefined && (t.initialFingerprint === cp.fingerprint || t.identity.fingerprint === cp.fingerprint);
+        if (t === undefined || (t.declined?.fingerprint === cp.fingerprint && t.declined.offset === cp.offset)) return false;
+        return t.initialFingerprint === cp.fingerprint || t.identity.fingerprint === cp.fingerprint;
       },
       scanOpens: (spec, file) => this.stillConfigured(spec, file),
       slotFree: () => {

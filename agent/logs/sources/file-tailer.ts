@@ -116,6 +116,11 @@ export class FileTailer {
   drainedOnce = false;
   /** The fingerprint the tailer started with (a checkpoint's when it resumed one). */
   readonly initialFingerprint: string;
+  /**
+   * Its own checkpoint, not resumed because the generation it names is gone from the file (a
+   * hole ends at its offset: file-identity.ts, holeBefore), though its first bytes match.
+   */
+  declined?: { fingerprint: string; offset: number };
   private generation = 0;
   private fingerprintCheckedAt = 0;
   /** When the current generation was last stat'ed (see SupersededGeneration.seenAt). */

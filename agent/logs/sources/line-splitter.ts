@@ -21,7 +21,10 @@ export type LineHandler = (line: Buffer, start: number, truncated: boolean, vali
  * one, and a run of them is a hole in the file, left where a writer that did not open it O_APPEND
  * wrote on at its old offset after a copytruncate (the hole is as long as the old generation).
  * Read as a line, the hole became one huge record of NULs, cut at tail.maxLineBytes, with the
- * first real line inside it. `nulBytesSkipped` counts them and the first run's offset.
+ * first real line inside it. `takeSkippedNuls` counts them and the first run's offset. A run that
+ * no line follows yet keeps `safeOffset` before it: a checkpoint there follows data (a line's
+ * end), never a NUL, which after a restart means the file was rewritten (file-identity.ts,
+ * holeBefore).
  */
 export class LineSplitter {
   private carry: Buffer[] = [];
@@ -33,6 +36,8 @@ export class LineSplitter {
   /** NUL bytes skipped at line starts since the last takeSkippedNuls(), and where the first run began. */
   private nulBytes = 0;
   private nulAt = -1;
+  /** Where the NUL run skipped since the last line's end began (-1: none): safeOffset stays there. */
+  private nulRunStart = -1;
 
   constructor(
     private readonly maxLineBytes: number,
@@ -73,6 +78,7 @@ export class LineSplitter {
       this.skipping = false;
       pos = nl + 1;
       this.safe = offset + pos;
+      this.nulRunStart = -1;
     } else if (this.carryBytes > 0) {
       pos = this.continueCarried(chunk, offset, onLine);
       if (pos < 0) return;
@@ -83,6 +89,7 @@ export class LineSplitter {
       if (pos < n && chunk[pos] === 0) {
         const end = endOfZeros(chunk, pos);
         if (this.nulBytes === 0) this.nulAt = offset + pos;
+        if (this.nulRunStart < 0) this.nulRunStart = offset + pos;
         this.nulBytes += end - pos;
         pos = end;
       }
@@ -96,8 +103,9 @@ export class LineSplitter {
         onLine(line, offset + pos, false, chunkValid || isUtf8(line));
       }
       pos = nl + 1;
+      this.nulRunStart = -1;
     }
-    this.safe = offset + pos;
+    this.safe = this.nulRunStart >= 0 ? this.nulRunStart : offset + pos;
     if (pos === n) return;
     if (n - pos > max) {
       const cut = utf8Boundary(chunk, pos, pos + max);
@@ -124,6 +132,7 @@ export class LineSplitter {
         return -1;
       }
       this.safe = offset + nl + 1;
+      this.nulRunStart = -1;
       return nl + 1;
     }
     if (nl < 0) {
@@ -136,6 +145,7 @@ export class LineSplitter {
     onLine(line, this.carryStart, false, isUtf8(line));
     this.clearCarry();
     this.safe = offset + nl + 1;
+    this.nulRunStart = -1;
     return nl + 1;
   }
 
@@ -148,6 +158,7 @@ export class LineSplitter {
     if (this.skipping) {
       this.skipping = false;
       this.safe = endOffset;
+      this.nulRunStart = -1;
       return false;
     }
     if (this.carryBytes === 0) return false;
@@ -155,6 +166,7 @@ export class LineSplitter {
     const start = this.carryStart;
     this.clearCarry();
     this.safe = start + line.length;
+    this.nulRunStart = -1;
     onLine(line, start, false, isUtf8(line));
     return true;
   }
@@ -164,6 +176,7 @@ export class LineSplitter {
     this.clearCarry();
     this.skipping = false;
     this.safe = offset;
+    this.nulRunStart = -1;
   }
 
   private clearCarry(): void {

@@ -285,10 +285,12 @@ export class RotationRecovery {
 
   /**
    * Drops `cp`'s entry, not a newer generation's under the same device:inode (a checkpoint from
-   * the `recovering` list shares it with the entry of what the file holds now).
+   * the `recovering` list shares it with the entry of what the file holds now). Generations that
+   * start with a hole share their first bytes: the offset tells them apart.
    */
   private removeOwn(cp: FileCheckpoint): void {
-    if (this.host.checkpoints.file(cp.dev, cp.ino)?.fingerprint === cp.fingerprint) this.host.checkpoints.removeFile(cp.dev, cp.ino);
+    const entry = this.host.checkpoints.file(cp.dev, cp.ino);
+    if (entry?.fingerprint === cp.fingerprint && entry.offset === cp.offset) this.host.checkpoints.removeFile(cp.dev, cp.ino);
   }
 
   private lost(cp: FileCheckpoint, inodeReused: boolean): void {

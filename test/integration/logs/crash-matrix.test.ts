@@ -19,6 +19,7 @@ const SCHEMES: Scheme[] = [
   "compress",
   "copytruncate",
   "copytruncate-compress",
+  "copytruncate-noappend",
   "kubelet",
   "kubelet-symlinks",
 ];

@@ -175,6 +175,24 @@ describe("LineSplitter", () => {
       expect(s.takeSkippedNuls()).toEqual({ bytes: 7, at: 4 });
     });
 
+    it("keeps the safe offset before a run that no line follows yet, within a chunk and across chunks", () => {
+      // A checkpoint must follow data (a line's end), never a NUL: after a restart a NUL before
+      // the offset means the file was rewritten (file-identity.ts, holeBefore).
+      const s = new LineSplitter(100, 0);
+      feed(s, [Buffer.concat([Buffer.from("a\n"), zeros(10)])]);
+      expect(s.safeOffset).toBe(2);
+      feed(s, [zeros(5000)], 12);
+      expect(s.safeOffset).toBe(2);
+      feed(s, [Buffer.concat([zeros(3), Buffer.from("par")])], 5012);
+      expect(s.safeOffset).toBe(2); // a line begun after the run, not ended yet
+      const got = feed(s, [Buffer.from("tial\n")], 5018);
+      expect(got.map((g) => [g.text, g.start])).toEqual([["partial", 5015]]);
+      expect(s.safeOffset).toBe(5023);
+      feed(s, [Buffer.concat([Buffer.from("b\n"), zeros(4)])], 5023);
+      expect(s.safeOffset).toBe(5025);
+      expect(s.takeSkippedNuls()).toEqual({ bytes: 5017, at: 2 });
+    });
+
     it("gives every non-NUL byte of any chunking in the same lines as a chunking-free split", () => {
       fc.assert(
         fc.property(

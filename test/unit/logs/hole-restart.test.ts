@@ -1,0 +1,136 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { defaultsOf } from "../../../agent/config/schema.js";
+import { CheckpointStore } from "../../../agent/logs/checkpoint.js";
+import { logsSchema } from "../../../agent/logs/config.js";
+import { InFlightBudget } from "../../../agent/logs/in-flight-budget.js";
+import { fileSourceSpecs, tailSettingsFrom } from "../../../agent/logs/sources/file-source-spec.js";
+import { FileTailManager } from "../../../agent/logs/sources/file-tail-manager.js";
+import { counterValue, newMetrics, silentLogger } from "./helpers.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await sleep(20);
+  }
+}
+
+/**
+ * A copytruncate while nodetap is down, of a file its writer does not open O_APPEND: the file
+ * keeps its inode and, once it started with a hole, its first bytes (NULs), and its size does not
+ * drop below the checkpoint. The byte before the checkpoint's offset, data when it was read (a
+ * line's end), is a NUL of the new hole now: the generation the checkpoint names is in the copy.
+ * Before, the file resumed at the offset (in the hole: right) and the copy was read whole as a
+ * generation rotated away unseen: every line read before the stop came again, after newer ones.
+ */
+describe("restarts and holes of NUL bytes (FileTailManager, real files)", () => {
+  let dir: string;
+  let logDir: string;
+  const managers: FileTailManager[] = [];
+  const line = (i: number) => `s=${String(i).padStart(5, "0")} ${"x".repeat(56)}\n`;
+  const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => line(from + i)).join("");
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-hole-restart-"));
+    logDir = path.join(dir, "logs");
+    fs.mkdirSync(logDir);
+    fs.mkdirSync(path.join(dir, "state"));
+  });
+  afterEach(async () => {
+    for (const m of managers.splice(0)) {
+      await m.stop();
+      await m.closeAll();
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function run() {
+    const c = defaultsOf(logsSchema);
+    c.sources.pods.enabled = false;
+    c.sources.host.enabled = false;
+    c.sources.files.include = [`${logDir}/*.log`];
+    c.tail.scanInterval = 0.05;
+    c.tail.pollInterval = 0.05;
+    const { metrics, registry } = newMetrics();
+    const checkpoints = await CheckpointStore.open(path.join(dir, "state"), silentLogger, metrics);
+    const records: string[] = [];
+    const manager = new FileTailManager(fileSourceSpecs(c), tailSettingsFrom(c), {
+      metrics,
+      logger: silentLogger,
+      checkpoints,
+      budget: new InFlightBudget(1 << 20, metrics),
+      nodeName: "n",
+      submit: (rs, ticket) => {
+        records.push(...rs.map((r) => String(r.message)));
+        ticket.ack(rs.length);
+      },
+    });
+    managers.push(manager);
+    await manager.start();
+    const stop = async () => {
+      await manager.stop();
+      await manager.closeAll();
+      await checkpoints.flush(true);
+      managers.splice(managers.indexOf(manager), 1);
+    };
+    return { records, stop, lost: () => counterValue(registry, "nodetap_log_files_lost_total") };
+  }
+
+  const seqs = (records: string[]) => records.map((r) => Number(/^s=(\d+)/.exec(r)?.[1] ?? -1));
+
+  it.each([
+    ["the file already started with a hole (its second such rotation)", true],
+    ["the file started with text (its first such rotation)", false],
+  ])("reads the copy from the checkpoint and the file on, each line once and in order: %s", async (_what, holeFirst) => {
+    const file = path.join(logDir, "app.log");
+    const fd = fs.openSync(file, "w");
+    try {
+      if (holeFirst) {
+        fs.writeSync(fd, lines(0, 50));
+        fs.copyFileSync(file, `${file}.1`);
+        fs.truncateSync(file, 0);
+        fs.renameSync(`${file}.1`, `${file}.2`); // an old copy, from before nodetap ran: not ours
+        const hourAgo = new Date(Date.now() - 3_600_000);
+        fs.utimesSync(`${file}.2`, hourAgo, hourAgo);
+      }
+      fs.writeSync(fd, lines(50, 100));
+      const first = await run();
+      await waitFor(() => first.records.some((r) => r.startsWith("s=00099")));
+      await first.stop();
+
+      fs.writeSync(fd, lines(100, 150)); // written while nodetap is down
+      fs.copyFileSync(file, `${file}.1`); // logrotate copytruncate, while nodetap is down
+      fs.truncateSync(file, 0);
+      fs.writeSync(fd, lines(150, 200)); // at the writer's offset: a hole before it
+
+      const second = await run();
+      await waitFor(() => second.records.some((r) => r.startsWith("s=00199")));
+      await sleep(300);
+      expect(seqs(second.records)).toEqual(Array.from({ length: 100 }, (_, i) => 100 + i));
+      expect(await second.lost()).toBe(0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  it("resumes a file whose writer puts a NUL after each line (strlen + 1 bytes) where it stopped, counting nothing lost", async () => {
+    // Its NULs are skipped where a line would start; the checkpoint stays before them (after the
+    // line's end), so the byte before it is data and the file is resumed, not read again.
+    const file = path.join(logDir, "app.log");
+    const nulEnded = (from: number, to: number) => lines(from, to).replaceAll("\n", "\n\0");
+    fs.writeFileSync(file, nulEnded(0, 50));
+    const first = await run();
+    await waitFor(() => first.records.some((r) => r.startsWith("s=00049")));
+    await first.stop();
+    fs.appendFileSync(file, nulEnded(50, 60));
+    const second = await run();
+    await waitFor(() => second.records.some((r) => r.startsWith("s=00059")));
+    await sleep(300);
+    expect(seqs(second.records)).toEqual(Array.from({ length: 10 }, (_, i) => 50 + i));
+    expect(await second.lost()).toBe(0);
+  });
+});
