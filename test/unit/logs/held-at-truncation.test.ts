@@ -2,24 +2,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { defaultsOf } from "../../../agent/config/schema.js";
-import { CheckpointStore } from "../../../agent/logs/checkpoint.js";
-import { logsSchema } from "../../../agent/logs/config.js";
-import { InFlightBudget } from "../../../agent/logs/in-flight-budget.js";
-import { fileSourceSpecs, tailSettingsFrom } from "../../../agent/logs/sources/file-source-spec.js";
-import { FileTailManager } from "../../../agent/logs/sources/file-tail-manager.js";
 import { TruncationRecovery } from "../../../agent/logs/sources/truncation-recovery.js";
-import { counterValue, newMetrics, silentLogger } from "./helpers.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await sleep(20);
-  }
-}
+import { counterValue } from "./helpers.js";
+import { filesOnlyConfig, sleep, startManager, waitUntil, type RunningManager } from "./tail-manager-harness.js";
 
 /**
  * What a tailer holds unended when a copytruncate is found (the head of a line) waits until the
@@ -29,7 +14,7 @@ async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
 describe("the line held when a truncation is found (FileTailManager, real files)", () => {
   let dir: string;
   let logDir: string;
-  let manager: FileTailManager | undefined;
+  let running: RunningManager | undefined;
   const line = (i: number) => `s=${String(i).padStart(5, "0")} ${"x".repeat(56)}\n`;
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-held-trunc-"));
@@ -39,37 +24,17 @@ describe("the line held when a truncation is found (FileTailManager, real files)
   });
   afterEach(async () => {
     vi.restoreAllMocks();
-    await manager?.stop();
-    await manager?.closeAll();
-    manager = undefined;
+    await running?.stop();
+    running = undefined;
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   async function start(file: string) {
-    const c = defaultsOf(logsSchema);
-    c.sources.pods.enabled = false;
-    c.sources.host.enabled = false;
-    c.sources.files.include = [`${logDir}/*.log`];
-    c.tail.scanInterval = 0.05;
-    c.tail.pollInterval = 0.05;
-    c.tail.rotateWait = 0.1;
-    const { metrics, registry } = newMetrics();
-    const checkpoints = await CheckpointStore.open(path.join(dir, "state"), silentLogger, metrics);
-    const budget = new InFlightBudget(1 << 20, metrics);
-    const records: string[] = [];
-    manager = new FileTailManager(fileSourceSpecs(c), tailSettingsFrom(c), {
-      metrics,
-      logger: silentLogger,
-      checkpoints,
-      budget,
-      nodeName: "n",
-      submit: (rs, ticket) => {
-        records.push(...rs.map((r) => String(r.message)));
-        ticket.ack(rs.length);
-      },
-    });
-    await manager.start();
-    await waitFor(() => records.length >= 10);
+    const cfg = filesOnlyConfig(logDir);
+    cfg.tail.rotateWait = 0.1;
+    running = await startManager(cfg, path.join(dir, "state"));
+    const { records, budget, registry } = running;
+    await waitUntil(() => records.length >= 10);
     return { records, budget, lost: () => counterValue(registry, "nodetap_log_files_lost_total"), file };
   }
 
@@ -86,7 +51,7 @@ describe("the line held when a truncation is found (FileTailManager, real files)
     await sleep(300); // read and held: no newline
     fs.truncateSync(t.file, 0);
     fs.appendFileSync(t.file, "new generation\n");
-    await waitFor(() => t.records.includes("new generation"));
+    await waitUntil(() => t.records.includes("new generation"));
     expect(t.records.slice(10)).toEqual(["HEAD-of-a-line-", "new generation"]);
     expect(await t.lost()).toBe(0);
     expect(t.budget.bytes).toBe(0);
@@ -100,7 +65,7 @@ describe("the line held when a truncation is found (FileTailManager, real files)
     fs.copyFileSync(t.file, `${t.file}.1`);
     fs.truncateSync(t.file, 0);
     fs.appendFileSync(t.file, "new generation\n");
-    await waitFor(() => t.records.includes("new generation"));
+    await waitUntil(() => t.records.includes("new generation"));
     expect(t.records.slice(10)).toEqual(["a line in two writes, its end written before the copy", "new generation"]);
   });
 
@@ -112,7 +77,7 @@ describe("the line held when a truncation is found (FileTailManager, real files)
     await sleep(300);
     fs.truncateSync(t.file, 0);
     fs.appendFileSync(t.file, "new generation\n");
-    await waitFor(() => t.records.includes("new generation"));
+    await waitUntil(() => t.records.includes("new generation"));
     expect(t.records.slice(10)).toEqual(["HEAD-of-a-line-", "new generation"]);
     expect(t.budget.bytes).toBe(0);
   });

@@ -2,23 +2,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { defaultsOf } from "../../../agent/config/schema.js";
-import { CheckpointStore } from "../../../agent/logs/checkpoint.js";
-import { logsSchema } from "../../../agent/logs/config.js";
-import { InFlightBudget } from "../../../agent/logs/in-flight-budget.js";
-import { fileSourceSpecs, tailSettingsFrom } from "../../../agent/logs/sources/file-source-spec.js";
-import { FileTailManager } from "../../../agent/logs/sources/file-tail-manager.js";
-import { counterValue, newMetrics, silentLogger } from "./helpers.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await sleep(20);
-  }
-}
+import { counterValue } from "./helpers.js";
+import { filesOnlyConfig, sleep, startManager, waitUntil, type RunningManager } from "./tail-manager-harness.js";
 
 /**
  * A copytruncate while nodetap is down, of a file its writer does not open O_APPEND: the file
@@ -31,7 +16,7 @@ async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
 describe("restarts and holes of NUL bytes (FileTailManager, real files)", () => {
   let dir: string;
   let logDir: string;
-  const managers: FileTailManager[] = [];
+  const running: RunningManager[] = [];
   const line = (i: number) => `s=${String(i).padStart(5, "0")} ${"x".repeat(56)}\n`;
   const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => line(from + i)).join("");
   beforeEach(() => {
@@ -41,43 +26,14 @@ describe("restarts and holes of NUL bytes (FileTailManager, real files)", () => 
     fs.mkdirSync(path.join(dir, "state"));
   });
   afterEach(async () => {
-    for (const m of managers.splice(0)) {
-      await m.stop();
-      await m.closeAll();
-    }
+    for (const r of running.splice(0)) await r.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   async function run() {
-    const c = defaultsOf(logsSchema);
-    c.sources.pods.enabled = false;
-    c.sources.host.enabled = false;
-    c.sources.files.include = [`${logDir}/*.log`];
-    c.tail.scanInterval = 0.05;
-    c.tail.pollInterval = 0.05;
-    const { metrics, registry } = newMetrics();
-    const checkpoints = await CheckpointStore.open(path.join(dir, "state"), silentLogger, metrics);
-    const records: string[] = [];
-    const manager = new FileTailManager(fileSourceSpecs(c), tailSettingsFrom(c), {
-      metrics,
-      logger: silentLogger,
-      checkpoints,
-      budget: new InFlightBudget(1 << 20, metrics),
-      nodeName: "n",
-      submit: (rs, ticket) => {
-        records.push(...rs.map((r) => String(r.message)));
-        ticket.ack(rs.length);
-      },
-    });
-    managers.push(manager);
-    await manager.start();
-    const stop = async () => {
-      await manager.stop();
-      await manager.closeAll();
-      await checkpoints.flush(true);
-      managers.splice(managers.indexOf(manager), 1);
-    };
-    return { records, stop, lost: () => counterValue(registry, "nodetap_log_files_lost_total") };
+    const r = await startManager(filesOnlyConfig(logDir), path.join(dir, "state"));
+    running.push(r);
+    return { records: r.records, stop: r.stop, lost: () => counterValue(r.registry, "nodetap_log_files_lost_total") };
   }
 
   const seqs = (records: string[]) => records.map((r) => Number(/^s=(\d+)/.exec(r)?.[1] ?? -1));
@@ -99,7 +55,7 @@ describe("restarts and holes of NUL bytes (FileTailManager, real files)", () => 
       }
       fs.writeSync(fd, lines(50, 100));
       const first = await run();
-      await waitFor(() => first.records.some((r) => r.startsWith("s=00099")));
+      await waitUntil(() => first.records.some((r) => r.startsWith("s=00099")));
       await first.stop();
 
       fs.writeSync(fd, lines(100, 150)); // written while nodetap is down
@@ -108,7 +64,7 @@ describe("restarts and holes of NUL bytes (FileTailManager, real files)", () => 
       fs.writeSync(fd, lines(150, 200)); // at the writer's offset: a hole before it
 
       const second = await run();
-      await waitFor(() => second.records.some((r) => r.startsWith("s=00199")));
+      await waitUntil(() => second.records.some((r) => r.startsWith("s=00199")));
       await sleep(300);
       expect(seqs(second.records)).toEqual(Array.from({ length: 100 }, (_, i) => 100 + i));
       expect(await second.lost()).toBe(0);
@@ -124,11 +80,11 @@ describe("restarts and holes of NUL bytes (FileTailManager, real files)", () => 
     const nulEnded = (from: number, to: number) => lines(from, to).replaceAll("\n", "\n\0");
     fs.writeFileSync(file, nulEnded(0, 50));
     const first = await run();
-    await waitFor(() => first.records.some((r) => r.startsWith("s=00049")));
+    await waitUntil(() => first.records.some((r) => r.startsWith("s=00049")));
     await first.stop();
     fs.appendFileSync(file, nulEnded(50, 60));
     const second = await run();
-    await waitFor(() => second.records.some((r) => r.startsWith("s=00059")));
+    await waitUntil(() => second.records.some((r) => r.startsWith("s=00059")));
     await sleep(300);
     expect(seqs(second.records)).toEqual(Array.from({ length: 10 }, (_, i) => 50 + i));
     expect(await second.lost()).toBe(0);
