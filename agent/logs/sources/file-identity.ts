@@ -27,9 +27,10 @@ export function readHead(handle: FileHandle, length: number): Promise<Buffer> {
 }
 
 /**
- * Whether a checkpoint's offset now follows a NUL: data was read there (a line's end: the line
- * splitter keeps a checkpoint before NULs no line follows yet), so the file was rewritten since; a copytruncate of a file whose writer does not open it O_APPEND leaves a
- * hole there and, once the file starts with one, the same first bytes (NULs) and no smaller size.
+ * Whether the byte before `offset` is a NUL now, where data was read (a line's end: the line
+ * splitter keeps a checkpoint before NULs no line follows yet): then the file was rewritten
+ * since. A copytruncate of a file whose writer does not open it O_APPEND leaves a hole there
+ * and, once the file starts with one, the same first bytes (NULs) and no smaller size.
  */
 export async function holeBefore(handle: FileHandle, offset: number): Promise<boolean> {
   if (offset <= 0) return false;

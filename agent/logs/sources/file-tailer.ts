@@ -9,7 +9,7 @@ import type { DecoderContext, LineDecoder } from "../parsers/decoder.js";
 import { createFormatDecoder } from "../parsers/format.js";
 import { MultilineDecoder } from "../parsers/multiline.js";
 import type { FileSourceSpec, TailSettings } from "./file-source-spec.js";
-import { computeFingerprint, readHead, fingerprintOf, type FileIdentity } from "./file-identity.js";
+import { computeFingerprint, holeBefore, readHead, fingerprintOf, type FileIdentity } from "./file-identity.js";
 import { endOfZeros, LineSplitter, type LineHandler } from "./line-splitter.js";
 
 /**
@@ -252,7 +252,7 @@ export class FileTailer {
         this.atEnd();
         return "eof";
       }
-      if (buf[0] === 0 && this.lastByteRead !== undefined && this.lastByteRead !== 0 && (await byteBefore(handle, this.readOffset)) === 0) {
+      if (buf[0] === 0 && this.lastByteRead !== undefined && this.lastByteRead !== 0 && (await holeBefore(handle, this.readOffset))) {
         // A hole begins where reading stopped, and the last byte read, data, is NUL now: log
         // files only grow, so the file was truncated and its writer wrote on at its own offset
         // (copytruncate of a file it did not open O_APPEND). Neither the size nor, once the file
@@ -535,11 +535,4 @@ export class FileTailer {
       unackedTickets: this.tracker.pending,
     };
   }
-}
-
-/** The byte before `offset` as the file holds it now (0 if none). */
-async function byteBefore(handle: FileHandle, offset: number): Promise<number> {
-  const one = Buffer.alloc(1);
-  const { bytesRead } = await handle.read(one, 0, 1, offset - 1);
-  return bytesRead === 1 ? one[0] : 0;
 }
