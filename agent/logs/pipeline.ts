@@ -24,7 +24,7 @@ import { RoutingMetrics } from "./routing/metrics.js";
 import { Router, type RoutedSink } from "./routing/router.js";
 import { compileRoutes, type CompiledRoute } from "./routing/routes.js";
 import { SinkBudget, type ByteBudget } from "./routing/sink-budget.js";
-import type { ReadGate } from "./sources/file-tail-manager.js";
+import type { ReadGate } from "./sources/read-order.js";
 import { KubernetesEnricher, type PodMetadataSource } from "./transforms/kubernetes-enricher.js";
 
 export interface LogPipelineOptions {

@@ -21,7 +21,8 @@ import type { ResumePoint } from "./file-opener.js";
 import { RotationRecovery, type RecoveryHost } from "./rotation-recovery.js";
 import { TruncationRecovery } from "./truncation-recovery.js";
 import { removeStaleUnpacked } from "./rotated-copies.js";
-import { activePathOf, compareRotationAge } from "./rotation-names.js";
+import { ReadOrder, type ReadGate } from "./read-order.js";
+import { activePathOf } from "./rotation-names.js";
 import { filesStatus, updateFileGauges } from "./file-tail-report.js";
 
 export interface FileTailManagerDeps {
@@ -37,12 +38,6 @@ export interface FileTailManagerDeps {
   readonly gate?: ReadGate;
 }
 
-/** Which streams (lanes) must not be read on for now, and when to look again. */
-export interface ReadGate {
-  blocked(lane: string): boolean;
-  onRoom(listener: () => void): void;
-}
-
 const HOUSEKEEPING_MS = 100;
 const POLL_WATCHED_EVERY = 5;
 const SCAN_SOON_MIN_GAP_MS = 100;
@@ -56,8 +51,7 @@ const SCAN_SOON_MIN_GAP_MS = 100;
 export class FileTailManager {
   private readonly tailers = new Map<string, FileTailer>();
   private readonly byPath = new Map<string, FileTailer>();
-  private readonly readQueue = new Set<FileTailer>();
-  private readonly drainQueue = new Set<FileTailer>();
+  private readonly order: ReadOrder;
   /** Forgotten tailers whose checkpoint entry goes once their last records are acknowledged. */
   private readonly finishing = new Set<FileTailer>();
   private readonly discovery: FileDiscovery;
@@ -71,15 +65,7 @@ export class FileTailManager {
   private readonly recovery: RotationRecovery;
   /** The rest of a file truncated while nodetap runs (see truncation-recovery.ts). */
   private readonly truncations: TruncationRecovery;
-
-  /**
-   * Rotated files not yet read to their end, by stream: the stream's active file waits for
-   * them, so that a stream's records go out in file order across rotations.
-   */
-  private readonly draining = new Map<string, Set<FileTailer>>();
-  /** Streams whose active file was truncated and whose copies are being looked for: held till found. */
-  private readonly copyLookups = new Set<string>();
-  /** Those lookups, awaited at stop (they open files). */
+  /** Lookups of a truncated file's copies, awaited at stop (they open files). */
   private readonly lookups = new Set<Promise<void>>();
   private running = false;
   private timers: NodeJS.Timeout[] = [];
@@ -98,6 +84,7 @@ export class FileTailManager {
     private readonly deps: FileTailManagerDeps,
   ) {
     this.readBuf = Buffer.allocUnsafe(settings.readBufferBytes);
+    this.order = new ReadOrder(deps.gate);
     this.includeRes = new Map(specs.map((s) => [s.name, s.include.map((p) => globToRegExp(path.normalize(p)))]));
     this.discovery = new FileDiscovery(specs, deps.logger, deps.metrics, (dir, file, kind) => this.onWatchEvent(dir, file, kind));
     const tailerDeps: TailerDeps = {
@@ -108,9 +95,9 @@ export class FileTailManager {
       submit: deps.submit,
       commit: (t, offset) => this.commit(t, offset),
       superseded: (t, previous, emitHeld) => {
-        this.copyLookups.add(t.stream);
+        this.order.holdForCopies(t.stream);
         const lookup = this.drainSupersededCopy(t, previous, emitHeld).finally(() => {
-          this.copyLookups.delete(t.stream);
+          this.order.releaseCopies(t.stream);
           this.lookups.delete(lookup);
           this.kick();
         });
@@ -360,17 +347,7 @@ export class FileTailManager {
     t.markRotated();
     const cp = this.deps.checkpoints.file(t.identity.dev, t.identity.ino);
     if (cp !== undefined && cp.rotated !== true) this.deps.checkpoints.setFile({ ...cp, rotated: true });
-    if (t.drainedOnce) return;
-    let set = this.draining.get(t.stream);
-    if (set === undefined) this.draining.set(t.stream, (set = new Set()));
-    set.add(t);
-  }
-
-  /** Drops `t` from the rotated files its stream waits for once it was read to its end (or closed). */
-  private noteDrained(t: FileTailer): void {
-    if (t.state === "active" || (!t.drainedOnce && t.isOpen)) return;
-    const set = this.draining.get(t.stream);
-    if (set?.delete(t) && set.size === 0) this.draining.delete(t.stream);
+    this.order.rotated(t);
   }
 
   /**
@@ -495,7 +472,7 @@ export class FileTailManager {
       .sort((a, b) => a.lastGrowthAt - b.lastGrowthAt)
       .slice(0, wanted);
     for (const t of idle) {
-      this.readQueue.delete(t);
+      this.order.dequeue(t);
       void t.closeHandle();
     }
   }
@@ -503,47 +480,7 @@ export class FileTailManager {
   // ---- reading ---------------------------------------------------------------------------
 
   private enqueue(t: FileTailer): void {
-    if (!t.isOpen) return;
-    if (t.state === "active") this.readQueue.add(t);
-    else this.drainQueue.add(t);
-  }
-
-  private takeNext(): FileTailer | undefined {
-    // Files whose records wait on a full sink stay queued; the sink's room kicks the pump again.
-    const gate = this.deps.gate;
-    for (const t of this.drainQueue) {
-      if (gate !== undefined && gate.blocked(t.stream)) continue;
-      // A stream whose truncated file's copy is being looked up waits for it, rotated files too
-      // (the truncated file renamed meanwhile; its new generation's start is not committed yet).
-      if (this.copyLookups.size > 0 && this.copyLookups.has(t.stream)) continue;
-      // One rotated file of a stream at a time, the oldest first: reading them by turns would
-      // interleave their records in the lane.
-      const oldest = this.oldestDraining(t.stream);
-      if (oldest !== undefined && oldest !== t && oldest.isOpen) continue;
-      this.drainQueue.delete(t);
-      return t;
-    }
-    for (const t of this.readQueue) {
-      if (gate !== undefined && gate.blocked(t.stream)) continue;
-      // Waits (stays queued) while a rotated file of its stream has unread data.
-      if (this.draining.size > 0 && this.draining.has(t.stream)) continue;
-      if (this.copyLookups.size > 0 && this.copyLookups.has(t.stream)) continue;
-      this.readQueue.delete(t);
-      return t;
-    }
-    return undefined;
-  }
-
-  /**
-   * The stream's rotated file with the oldest data: by the rotated names where they tell (files
-   * found after a restart are opened in no particular order), else the first one that rotated.
-   */
-  private oldestDraining(stream: string): FileTailer | undefined {
-    let oldest: FileTailer | undefined;
-    // The name it was found under: an unpacked .gz is named by its .gz.
-    const name = (t: FileTailer) => t.origin.file ?? t.path;
-    for (const t of this.draining.get(stream) ?? []) if (oldest === undefined || compareRotationAge(name(t), name(oldest)) < 0) oldest = t;
-    return oldest;
+    this.order.enqueue(t);
   }
 
   private kick(): void {
@@ -565,11 +502,11 @@ export class FileTailManager {
         await this.deps.budget.waitForRoom();
         continue;
       }
-      const t = this.takeNext();
+      const t = this.order.next();
       if (t === undefined) return;
       const outcome = await t.readOnce(this.readBuf);
       if (outcome === "more") this.enqueue(t);
-      if (t.state !== "active") this.noteDrained(t);
+      if (t.state !== "active") this.order.noteDrained(t);
       if (t.state === "closed" && t.unlinked) this.forgetDeleted(t);
     }
   }
@@ -607,7 +544,7 @@ export class FileTailManager {
     for (const t of this.finishing) {
       if (t.pendingTickets > 0) continue;
       this.finishing.delete(t);
-      this.noteDrained(t);
+      this.order.noteDrained(t);
       if (!this.tailers.has(t.key)) {
         this.deps.checkpoints.removeFile(t.identity.dev, t.identity.ino);
         const { fingerprintBytes, fingerprint } = t.identity;

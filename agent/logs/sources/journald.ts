@@ -10,7 +10,7 @@ import type { LogMetrics } from "../metrics.js";
 import { makeRecord, type LogOrigin, type LogRecord } from "../record.js";
 import { nowRfc3339, rfc3339FromMicros } from "../time.js";
 import { LineSplitter } from "./line-splitter.js";
-import type { ReadGate } from "./file-tail-manager.js";
+import type { ReadGate } from "./read-order.js";
 
 export const JOURNALD_SOURCE = "journald";
 const CURSOR_NAME = "journald";

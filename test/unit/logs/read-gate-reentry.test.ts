@@ -8,7 +8,8 @@ import { logsSchema } from "../../../agent/logs/config.js";
 import { InFlightBudget } from "../../../agent/logs/in-flight-budget.js";
 import type { LogRecord } from "../../../agent/logs/record.js";
 import { fileSourceSpecs, tailSettingsFrom } from "../../../agent/logs/sources/file-source-spec.js";
-import { FileTailManager, type ReadGate } from "../../../agent/logs/sources/file-tail-manager.js";
+import { FileTailManager } from "../../../agent/logs/sources/file-tail-manager.js";
+import type { ReadGate } from "../../../agent/logs/sources/read-order.js";
 import { newMetrics, silentLogger } from "./helpers.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
