@@ -31,6 +31,12 @@ export interface FileCheckpoint {
   size?: number;
   /** It had rotated out of its stream (no more writes expected) when last read. */
   rotated?: boolean;
+  /**
+   * Where reading of this file generation first met data (past the hole a copytruncate of a file
+   * written without O_APPEND leaves at its start): a rotated copy whose data ends past it was read
+   * (rotated-copies.ts, copiedBelowOffset). Absent: not known.
+   */
+  dataFrom?: number;
 }
 
 /**
@@ -306,7 +312,8 @@ function isFileCheckpoint(e: unknown): e is FileCheckpoint {
     (c.copyOf === undefined || typeof c.copyOf === "string") &&
     (c.origin === undefined || typeof c.origin === "string") &&
     (c.size === undefined || (Number.isSafeInteger(c.size) && c.size >= 0)) &&
-    (c.rotated === undefined || typeof c.rotated === "boolean")
+    (c.rotated === undefined || typeof c.rotated === "boolean") &&
+    (c.dataFrom === undefined || (Number.isSafeInteger(c.dataFrom) && c.dataFrom >= 0))
   );
 }
 

@@ -39,7 +39,7 @@ export async function holeBefore(handle: FileHandle, offset: number): Promise<bo
 }
 
 /** Reads up to `length` bytes at `position` (fewer where the file ends first). */
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+export async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
   const buf = Buffer.alloc(length);
   let got = 0;
   while (got < length) {

@@ -149,6 +149,8 @@ export class FileOpener {
       this.deps.logger.debug({ file, offset, size, resumed: offset > 0 }, "tailing file");
       const tailer = new FileTailer(key, identity, spec, origin, handle, offset, size, this.deps.tailerDeps, resumedFrom);
       tailer.path = file;
+      await tailer.armDataAt(handle, size);
+      if (resumedFrom !== undefined && cp === own) tailer.firstDataAt = own?.dataFrom;
       if (rewritten && own !== undefined) tailer.declined = { fingerprint: own.fingerprint, offset: own.offset };
       return tailer;
     } catch (err) {

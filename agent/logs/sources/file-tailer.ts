@@ -9,17 +9,18 @@ import type { DecoderContext, LineDecoder } from "../parsers/decoder.js";
 import { createFormatDecoder } from "../parsers/format.js";
 import { MultilineDecoder } from "../parsers/multiline.js";
 import type { FileSourceSpec, TailSettings } from "./file-source-spec.js";
-import { computeFingerprint, holeBefore, readHead, fingerprintOf, type FileIdentity } from "./file-identity.js";
-import { endOfZeros, LineSplitter, type LineHandler } from "./line-splitter.js";
+import { computeFingerprint, readHead, fingerprintOf, type FileIdentity } from "./file-identity.js";
+import { HoleWatch } from "./hole-watch.js";
+import { LineSplitter, type LineHandler } from "./line-splitter.js";
+
+/** Smallest read while the in-flight budget is nearly full. */
+const MIN_READ_BYTES = 16 * 1024;
 
 /**
  * active: the discovered path still names this file. rotated: renamed away or deleted (see
  * `unlinked`); read to its end, then closed after rotateWait without growth. closed: no
  * descriptor; the identity and offsets are kept so a later scan can reopen it if it grows.
  */
-/** Smallest read while the in-flight budget is nearly full. */
-const MIN_READ_BYTES = 16 * 1024;
-
 export type TailerState = "active" | "rotated" | "closed";
 
 export interface TailerDeps {
@@ -127,11 +128,8 @@ export class FileTailer {
   private seenAt = Date.now();
   /** The last read found no more data (see FINGERPRINT_RECHECK_AFTER_END_MS). */
   private reachedEnd = true;
-  /**
-   * The last byte read in this generation, to tell a hole made since from NULs that are data;
-   * unknown after a resume from a checkpoint and at a generation's start (no hole is looked for).
-   */
-  private lastByteRead: number | undefined;
+  /** Rewrites in place that neither the size nor the first bytes show (hole-watch.ts). */
+  private readonly holes = new HoleWatch();
   private tracker: AckTracker<number>;
   /** Position of the last ticket issued, to skip tickets that would move nothing. */
   private lastIssued: number;
@@ -239,6 +237,9 @@ export class FileTailer {
       // A new generation is read on the next turn: the old one's copies go first (the manager
       // holds the stream while it looks for them).
       if (generation !== this.generation) return "more";
+      // Only where reading stands at a generation's start or in a hole: on data, a rewrite turns
+      // what was read into NULs, which holeAtReadStart sees.
+      if (this.holes.inHole) await this.holes.arm(handle, st.size, this.readOffset);
       // No more than the budget has room for (but a minimum, to make progress on a long line):
       // the records of one read are their encoded size in the budget, 2-3 times the bytes read
       // for short lines, so a full buffer read into a nearly full budget overshot it by that much.
@@ -252,20 +253,11 @@ export class FileTailer {
         this.atEnd();
         return "eof";
       }
-      if (buf[0] === 0 && this.lastByteRead !== undefined && this.lastByteRead !== 0 && (await holeBefore(handle, this.readOffset))) {
-        // A hole begins where reading stopped, and the last byte read, data, is NUL now: log
-        // files only grow, so the file was truncated and its writer wrote on at its own offset
-        // (copytruncate of a file it did not open O_APPEND). Neither the size nor, once the file
-        // starts with a hole, its first bytes show that; the old generation's unread rest is in
-        // the copy, from where reading stopped. NULs that are data (a chunk that happens to
-        // start at one) leave the byte before them as it was read.
-        const hole = endOfZeros(buf.subarray(0, bytesRead), 0);
-        await this.startNewGeneration(
-          handle,
-          this.size,
-          `a hole of NUL bytes begins at offset ${this.readOffset}, where reading had stopped: truncated, and written on at an offset (copytruncate of a file its writer does not open O_APPEND)`,
-          hole,
-        );
+      const chunk = buf.subarray(0, bytesRead);
+      const hole =
+        (await this.holes.holeAtReadStart(handle, chunk, this.readOffset)) ?? this.holes.hiddenRewrite(chunk, this.readOffset, this.size);
+      if (hole !== undefined) {
+        await this.startNewGeneration(handle, this.size, hole.why, hole.unreadBytes);
         return "more";
       }
       this.lastGrowthAt = Date.now();
@@ -283,11 +275,25 @@ export class FileTailer {
     }
   }
 
+  /** Where reading of this generation first met data (FileCheckpoint.dataFrom). */
+  get firstDataAt(): number | undefined {
+    return this.holes.firstDataAt;
+  }
+
+  set firstDataAt(offset: number | undefined) {
+    this.holes.firstDataAt = offset;
+  }
+
+  /** Arms the hole check at a size just seen (HoleWatch.arm); the opener calls it when it opens the file. */
+  armDataAt(handle: FileHandle, size: number): Promise<void> {
+    return this.holes.arm(handle, size, this.readOffset);
+  }
+
   private consume(chunk: Buffer): void {
     this.ctx.readTime = nowRfc3339();
+    this.holes.consumed(chunk, this.readOffset);
     this.splitter.push(chunk, this.readOffset, this.onLine);
     this.readOffset += chunk.length;
-    this.lastByteRead = chunk[chunk.length - 1];
     this.deps.metrics.bytesRead.inc({ source: this.spec.name }, chunk.length);
     const nuls = this.splitter.takeSkippedNuls();
     if (nuls !== undefined) {
@@ -422,7 +428,10 @@ export class FileTailer {
     this.identity.fingerprintBytes = fp.bytes;
     this.identity.fingerprint = fp.hash;
     this.readOffset = 0;
-    this.lastByteRead = undefined;
+    this.holes.reset();
+    // Armed at once: the next read waits for the old generation's copies, and another rotation
+    // may come in between.
+    await this.holes.arm(handle, size, 0);
     this.splitter = new LineSplitter(this.deps.settings.maxLineBytes, 0);
     this.decoder = this.newDecoder();
     this.tracker = this.newTracker(0);

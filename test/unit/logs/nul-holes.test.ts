@@ -65,6 +65,7 @@ describe("FileTailer and NUL bytes", () => {
         },
       },
     );
+    await tailer.armDataAt(handle, st.size); // as the opener does
     const buf = Buffer.alloc(readBufferBytes);
     const read = async (maxReads = 1000) => {
       for (let i = 0; i < maxReads; i++) if ((await tailer.readOnce(buf)) === "eof") return;
@@ -117,6 +118,102 @@ describe("FileTailer and NUL bytes", () => {
     expect(await t.truncations()).toBe(1);
     expect(t.records.slice(64)).toEqual(lines(100, 110).toString().trimEnd().split("\n"));
     expect(await t.skipped()).toBe(6400);
+    await t.close();
+  });
+
+  it.each([
+    ["after its first read (NULs 0-4,095)", 1],
+    ["between its open and its first read (a restart's recovery ran in between)", 0],
+  ])(
+    "finds a second copytruncate made while reading stands inside the first hole (its old lines are in the copy): %s",
+    async (_when, readsBefore) => {
+      // The first bytes stay NULs, the size does not drop, and no byte read turns NUL: before, the
+      // old generation's lines were skipped with the new hole, and nothing was counted.
+      const fd = fs.openSync(file, "w");
+      fs.writeSync(fd, lines(0, 100)); // 6,400 bytes
+      fs.ftruncateSync(fd, 0);
+      fs.writeSync(fd, lines(100, 200)); // at 6,400: the first hole
+      const t = await tail(4096);
+      await t.read(readsBefore); // reading stands inside the hole, or at the start
+      fs.ftruncateSync(fd, 0);
+      fs.writeSync(fd, lines(200, 210)); // at 12,800: the hole now covers lines 100-199
+      fs.closeSync(fd);
+      await t.read();
+      expect(t.superseded).toHaveLength(1);
+      expect(t.superseded[0].issued).toBe(0); // the copy is read from the hole's start: lines 100-199
+      // Unread, as far as known: from where reading found it (12,288, in 4 KiB reads) to the
+      // write's last byte seen (12,799); 0 before the split into hole-watch.ts, which took the
+      // count after the offset was cleared.
+      expect(t.superseded[0].unreadBytes).toBe(512);
+      expect(t.records).toEqual(lines(200, 210).toString().trimEnd().split("\n"));
+      expect(await t.truncations()).toBe(1);
+      await t.close();
+    },
+  );
+
+  it("takes zeros a writer wrote itself (a zero-padded file that grows) for no rewrite", async () => {
+    const fd = fs.openSync(file, "w");
+    fs.writeSync(fd, lines(0, 10));
+    fs.writeSync(fd, Buffer.alloc(8192)); // written zeros: allocated, not a hole
+    const t = await tail(4096);
+    await t.read(1);
+    fs.writeSync(fd, lines(10, 20));
+    fs.closeSync(fd);
+    await t.read();
+    expect(t.superseded).toEqual([]);
+    expect(await t.truncations()).toBe(0);
+    expect(t.records).toEqual(lines(0, 20).toString().trimEnd().split("\n"));
+    await t.close();
+  });
+
+  // A review's cases (all three failed on the first version, which armed the check without
+  // looking at the byte and asked for a sparse file instead).
+  const seqs = (rs: string[]) => rs.map((r) => Number(/^line (\d+)/.exec(r)?.[1] ?? -1));
+  const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
+
+  it("takes a file that ends in a hole when seen (extended by truncate, or after a crash), then appended to, for no rewrite", async () => {
+    fs.writeFileSync(file, lines(0, 100));
+    fs.truncateSync(file, 6400 + 65536);
+    const t = await tail(4096);
+    await t.read(1);
+    fs.appendFileSync(file, lines(100, 110));
+    await t.read();
+    expect(seqs(t.records)).toEqual(range(0, 110));
+    expect(t.superseded).toEqual([]);
+    await t.close();
+  });
+
+  it("finds a copytruncate made while the new generation of the one before waits for its copy", async () => {
+    const fd = fs.openSync(file, "w");
+    fs.writeSync(fd, lines(0, 100));
+    const t = await tail(4096);
+    await t.read(1);
+    fs.ftruncateSync(fd, 0);
+    fs.writeSync(fd, lines(100, 200));
+    await t.read(1); // finds it; the new generation is read on the next turn
+    expect(t.superseded).toHaveLength(1);
+    fs.ftruncateSync(fd, 0);
+    fs.writeSync(fd, lines(200, 210));
+    fs.closeSync(fd);
+    await t.read();
+    expect(t.superseded).toHaveLength(2); // lines 100-199 are looked for in their copy
+    expect(seqs(t.records).slice(64)).toEqual(range(200, 210));
+    await t.close();
+  });
+
+  it("finds a copytruncate made while reading stands in a hole when the writer wrote more after it than before", async () => {
+    const fd = fs.openSync(file, "w");
+    fs.writeSync(fd, lines(0, 100));
+    fs.ftruncateSync(fd, 0);
+    fs.writeSync(fd, lines(100, 200));
+    const t = await tail(4096);
+    await t.read(1);
+    fs.ftruncateSync(fd, 0);
+    fs.writeSync(fd, lines(200, 420)); // more allocated now than the offset the check looks at
+    fs.closeSync(fd);
+    await t.read();
+    expect(t.superseded).toHaveLength(1);
+    expect(seqs(t.records)).toEqual(range(200, 420));
     await t.close();
   });
 });
