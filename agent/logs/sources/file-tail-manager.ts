@@ -443,6 +443,7 @@ export class FileTailManager {
       ...(t.copyOf === undefined ? {} : { origin: t.origin.file }),
       size: t.size,
       ...(t.state === "active" ? {} : { rotated: true }),
+      ...(t.firstDataAt === undefined ? {} : { dataFrom: t.firstDataAt }),
     });
   }
 

@@ -2,7 +2,7 @@ import { createWriteStream } from "node:fs";
 import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import zlib from "node:zlib";
-import { fingerprintOf, identityKey, readHead } from "./file-identity.js";
+import { fingerprintOf, identityKey, readAt, readHead } from "./file-identity.js";
 import { activePathOf, isCompressedName, isRotationOf, rotatedFilesOf, type RotatedCandidate } from "./rotation-names.js";
 
 /** Directory entries looked at when following a rotated file that was renamed. */
@@ -86,7 +86,7 @@ async function gunzipHead(gz: FileHandle, length: number): Promise<Buffer | unde
  */
 export async function findCopyOf(
   streamPath: string,
-  ref: FingerprintRef,
+  ref: FingerprintRef & { offset?: number },
   skip: (c: RotatedCandidate) => boolean,
 ): Promise<RotatedCandidate | undefined> {
   if (ref.fingerprintBytes < MIN_MATCH_BYTES) return undefined;
@@ -96,9 +96,68 @@ export async function findCopyOf(
     if (skip(c)) continue;
     if (!c.compressed && Number(c.stat.size) < ref.fingerprintBytes) continue;
     const head = await headOf(c, ref.fingerprintBytes);
-    if (head?.length === ref.fingerprintBytes && fingerprintOf(head) === ref.fingerprint) return c;
+    if (head?.length !== ref.fingerprintBytes || fingerprintOf(head) !== ref.fingerprint) continue;
+    if (head[0] === 0 && !c.compressed && !(await dataBefore(c, ref.offset ?? 0))) continue;
+    return c;
   }
   return undefined;
+}
+
+/**
+ * Whether the byte before `offset` in the copy is data. A checkpoint's offset follows data (a
+ * line's end), so its generation's copy has data there. Generations of a file its writer does not
+ * open O_APPEND all start with the same NULs once the file started with a hole, and a later one's
+ * copy has a hole there: two such rotations while nodetap was down, the newest copy taken for the
+ * checkpoint's, read its hole and then its own lines as the checkpoint's rest (and the older copy
+ * was read whole, or with `rotate 1` its rest was gone uncounted).
+ */
+async function dataBefore(c: RotatedCandidate, offset: number): Promise<boolean> {
+  return offset <= 0 || (await holdsDataAt(c, offset - 1));
+}
+
+/** Whether the (uncompressed) rotated file `c` has a byte other than NUL at `offset`. */
+async function holdsDataAt(c: RotatedCandidate, offset: number): Promise<boolean> {
+  const handle = await openCandidate(c).catch(() => undefined);
+  if (handle === undefined) return false;
+  try {
+    const byte = await readAt(handle, offset, 1);
+    return byte.length === 1 && byte[0] !== 0;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Whether rotated copy `c` holds only bytes that the generation a resumed checkpoint names had
+ * below that checkpoint's offset: a copytruncate of a file whose writer does not open it O_APPEND
+ * that nodetap did not notice while it ran. Reading was caught up, so the writer's next line came
+ * right where it stood, no hole was met, and the first bytes (an earlier hole's NULs) stayed the
+ * same: the tailer read on at the writer's offset, and the copy is what it had read. The evidence,
+ * all of it needed: the copy starts like the checkpoint, it ends at or before the offset, reading
+ * of that generation met data before the copy's end (`dataFrom`), and in the active file (still
+ * the checkpoint's inode) the copy's last byte lies in a hole (a NUL where the copy has data). A rotation by rename, or an O_APPEND copytruncate, leaves no such hole, so a
+ * generation that merely starts with the same bytes (a banner, a header) is still read whole.
+ */
+export async function copiedBelowOffset(
+  c: RotatedCandidate,
+  cp: FingerprintRef & { path: string; dev: string; ino: string; offset: number; dataFrom?: number },
+): Promise<boolean> {
+  const length = await uncompressedSizeOf(c);
+  if (length === undefined || length === 0 || length > cp.offset || !(await startsLikeAny(c, [cp]))) return false;
+  // Read as data, not skipped as NULs: reading met data before the copy's end. Where a rotation
+  // came while reading stood in a hole and went unseen, the copy's lines were skipped with the
+  // new hole and reading met data only past them: the copy is then read whole, late but whole.
+  if (cp.dataFrom === undefined || length - 1 < cp.dataFrom) return false;
+  const active = await fs.open(cp.path, "r").catch(() => undefined);
+  if (active === undefined) return false;
+  try {
+    const st = await active.stat({ bigint: true });
+    if (identityKey(st.dev, st.ino) !== identityKey(cp.dev, cp.ino)) return false;
+    if ((await readAt(active, length - 1, 1))[0] !== 0) return false;
+  } finally {
+    await active.close();
+  }
+  return c.compressed || (await holdsDataAt(c, length - 1));
 }
 
 /** Where decompressed copies of rotated .gz files are kept while they are drained. */

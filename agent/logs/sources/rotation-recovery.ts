@@ -9,6 +9,7 @@ import type { FileSourceSpec } from "./file-source-spec.js";
 import { findRenamedFile } from "./renamed-file-finder.js";
 import {
   UNPACK_DIR,
+  copiedBelowOffset,
   currentPathOf,
   findCopyOf,
   isZlibError,
@@ -353,8 +354,9 @@ export class RotationRecovery {
     for (const [stream, target] of liveTargets) addTarget(stream, target);
     for (const [stream, spec] of streams) {
       const finished = this.host.checkpoints.finishedOf(stream);
+      const resumed = previous.filter((cp) => cp.rotated !== true && this.streamOf(cp) === stream && this.host.isResumed(cp));
       for (const target of targets.get(stream) ?? [undefined]) {
-        if (!(await this.drainUnseenOf(stream, spec, target, finished, threshold, previousByKey, unpackedFrom))) return;
+        if (!(await this.drainUnseenOf(stream, spec, target, { finished, resumed }, threshold, previousByKey, unpackedFrom))) return;
       }
     }
   }
@@ -364,7 +366,7 @@ export class RotationRecovery {
     stream: string,
     spec: FileSourceSpec,
     target: string | undefined,
-    finished: readonly FingerprintRef[],
+    read: { finished: readonly FingerprintRef[]; resumed: readonly FileCheckpoint[] },
     threshold: bigint,
     previousByKey: ReadonlyMap<string, FileCheckpoint>,
     unpackedFrom: ReadonlyMap<string, FileCheckpoint[]>,
@@ -379,7 +381,12 @@ export class RotationRecovery {
       const own = previousByKey.get(key);
       if (own !== undefined && (await startsLikeAny(c, [own]))) continue;
       // A compressed copy of a file read to its end before (logrotate's, the kubelet's).
-      if (c.compressed && (await startsLikeAny(c, finished))) continue;
+      if (c.compressed && (await startsLikeAny(c, read.finished))) continue;
+      // What the active file's tailer read before the copy was made, in the same offsets.
+      if (await anyAsync(read.resumed, (cp) => copiedBelowOffset(c, cp))) {
+        this.host.logger.debug({ file: c.path, stream }, "not reading a rotated copy whose lines were read before it was made");
+        continue;
+      }
       if (!this.host.slotFree()) return false;
       if (await this.drainCopy(c, spec, stream, undefined, target)) {
         this.host.metrics.filesRecovered.inc({ source: spec.name, how: "unseen" });
@@ -388,4 +395,9 @@ export class RotationRecovery {
     }
     return true;
   }
+}
+
+async function anyAsync<T>(items: readonly T[], test: (item: T) => Promise<boolean>): Promise<boolean> {
+  for (const item of items) if (await test(item)) return true;
+  return false;
 }

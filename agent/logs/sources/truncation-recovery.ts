@@ -74,7 +74,10 @@ export class TruncationRecovery {
       if (await this.copies.drainCopy(copy, spec, stream, resume, target)) {
         // A copy that ends before where reading stopped lacks the head of a line held here.
         restFromCopy = ((await uncompressedSizeOf(copy)) ?? 0) >= previous.readEnd;
-        h.logger.info({ file: copy.path, stream, offset: previous.committed }, "draining the rest of a truncated file from its copy");
+        h.logger.info(
+          { file: copy.path, stream, offset: previous.issued, committed: previous.committed },
+          "draining the rest of a truncated file from its copy",
+        );
       } else if (await this.copyTailedAlready(stream, previous, target)) {
         restFromCopy = true;
       } else {

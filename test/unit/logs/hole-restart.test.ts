@@ -36,6 +36,22 @@ describe("restarts and holes of NUL bytes (FileTailManager, real files)", () => 
     return { records: r.records, stop: r.stop, lost: () => counterValue(r.registry, "nodetap_log_files_lost_total") };
   }
 
+  /**
+   * Lines 0-49, copytruncated before nodetap ran (the copy at `oldCopy`, an hour old: not ours),
+   * so the file starts with a hole; then lines 50-99, read by a run that is returned.
+   */
+  async function runOverAHole(file: string, fd: number, oldCopy: string) {
+    fs.writeSync(fd, lines(0, 50));
+    fs.copyFileSync(file, oldCopy);
+    fs.truncateSync(file, 0);
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    fs.utimesSync(oldCopy, hourAgo, hourAgo);
+    fs.writeSync(fd, lines(50, 100));
+    const first = await run();
+    await waitUntil(() => first.records.some((r) => r.startsWith("s=00099")));
+    return first;
+  }
+
   const seqs = (records: string[]) => records.map((r) => Number(/^s=(\d+)/.exec(r)?.[1] ?? -1));
 
   it.each([
@@ -67,6 +83,73 @@ describe("restarts and holes of NUL bytes (FileTailManager, real files)", () => 
       await waitUntil(() => second.records.some((r) => r.startsWith("s=00199")));
       await sleep(300);
       expect(seqs(second.records)).toEqual(Array.from({ length: 100 }, (_, i) => 100 + i));
+      expect(await second.lost()).toBe(0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  it.each([
+    ["both copies kept: each line once, in order", true],
+    ["the checkpoint's copy deleted (rotate 1): its rest counted lost, the newer copy read whole", false],
+  ])(
+    "two such rotations while nodetap is down: the checkpoint's generation is its own copy's, not the newest: %s",
+    async (_what, keepOlder) => {
+      // Both copies start with the same NULs; the checkpoint's offset tells them apart: in its own
+      // generation's copy the byte before it is data (a line's end), in the later one's a hole.
+      const file = path.join(logDir, "app.log");
+      const fd = fs.openSync(file, "w");
+      try {
+        const first = await runOverAHole(file, fd, `${file}.9`);
+        await first.stop();
+
+        fs.writeSync(fd, lines(100, 150)); // written while nodetap is down
+        fs.copyFileSync(file, `${file}.1`);
+        fs.truncateSync(file, 0);
+        fs.writeSync(fd, lines(150, 200));
+        fs.renameSync(`${file}.1`, `${file}.2`);
+        fs.copyFileSync(file, `${file}.1`);
+        fs.truncateSync(file, 0);
+        fs.writeSync(fd, lines(200, 250));
+        if (!keepOlder) fs.rmSync(`${file}.2`);
+
+        const second = await run();
+        await waitUntil(() => second.records.some((r) => r.startsWith("s=00249")));
+        await sleep(300);
+        const from = keepOlder ? 100 : 150;
+        expect(seqs(second.records)).toEqual(Array.from({ length: 250 - from }, (_, i) => from + i));
+        expect(await second.lost()).toBe(keepOlder ? 0 : 1);
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
+  );
+
+  it("does not read again, at a restart, the copy of a rotation the previous run did not notice (reading was caught up)", async () => {
+    // The writer's next line came right where reading stood, so no hole was met and the first
+    // bytes (the earlier hole's NULs) did not change: the tailer read on, rightly, and the copy
+    // holds only what it read. Before, the restart read that copy whole as a file "created and
+    // rotated away while nodetap was down" (the crash matrix's copytruncate-noappend x drain:
+    // a whole generation late, 5,396-6,040 of about 24,000 lines out of order).
+    const file = path.join(logDir, "app.log");
+    const fd = fs.openSync(file, "w");
+    try {
+      const first = await runOverAHole(file, fd, `${file}.2`);
+      await sleep(200);
+
+      fs.copyFileSync(file, `${file}.1`); // copytruncate while nodetap runs and is caught up
+      fs.truncateSync(file, 0);
+      fs.writeSync(fd, lines(100, 150));
+      await waitUntil(() => first.records.some((r) => r.startsWith("s=00149")));
+      await first.stop();
+      expect(seqs(first.records)).toEqual(Array.from({ length: 100 }, (_, i) => 50 + i));
+
+      const second = await run();
+      await sleep(500);
+      fs.writeSync(fd, lines(150, 160));
+      await waitUntil(() => second.records.some((r) => r.startsWith("s=00159")));
+      await sleep(300);
+      expect(seqs(second.records)).toEqual(Array.from({ length: 10 }, (_, i) => 150 + i));
       expect(await second.lost()).toBe(0);
     } finally {
       fs.closeSync(fd);

@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { currentPathOf, headOf, unpackForDrain } from "../../../agent/logs/sources/rotated-copies.js";
+import { fingerprintOf } from "../../../agent/logs/sources/file-identity.js";
+import { copiedBelowOffset, currentPathOf, headOf, unpackForDrain } from "../../../agent/logs/sources/rotated-copies.js";
 import { rotatedFilesOf } from "../../../agent/logs/sources/rotation-names.js";
 
 /**
@@ -63,5 +64,36 @@ describe("rotated copies read by identity", () => {
     expect(await currentPathOf(listed)).toBeUndefined();
     fs.renameSync(path.join(dir, "app.log.2.gz"), path.join(dir, "app.log.2"));
     expect(await currentPathOf(listed)).toBe(path.join(dir, "app.log.2"));
+  });
+});
+
+/**
+ * A copy of a non-O_APPEND copytruncate that a resumed checkpoint had read (reading was caught up
+ * when it was made) is not read again at a restart; one whose lines reading skipped as NULs (a
+ * rotation that came while reading stood in a hole and went unseen) is: late, but not lost.
+ */
+describe("copiedBelowOffset", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-copies-"));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("tells a copy read before it was made from one whose lines were skipped with a hole", async () => {
+    const hole = 4096;
+    const text = Buffer.from(Array.from({ length: 50 }, (_, i) => `line ${i} ${"x".repeat(54)}\n`).join(""));
+    const active = path.join(dir, "app.log");
+    // The copy: the generation as made (a hole, then its lines); the file: a hole past the copy's end, then newer lines.
+    fs.writeFileSync(`${active}.1`, Buffer.concat([Buffer.alloc(hole), text]));
+    const copyLength = hole + text.length;
+    fs.writeFileSync(active, Buffer.concat([Buffer.alloc(copyLength + 100), text]));
+    const st = fs.statSync(active);
+    const head = fs.readFileSync(active).subarray(0, 1024);
+    const fingerprint = fingerprintOf(head);
+    const [copy] = await rotatedFilesOf(dir, "app.log");
+    const cp = { path: active, dev: String(st.dev), ino: String(st.ino), fingerprintBytes: 1024, fingerprint, offset: copyLength + 2000 };
+    expect(await copiedBelowOffset(copy, { ...cp, dataFrom: hole })).toBe(true); // read as data from the hole's end
+    expect(await copiedBelowOffset(copy, { ...cp, dataFrom: copyLength + 100 })).toBe(false); // first data read past the copy
+    expect(await copiedBelowOffset(copy, cp)).toBe(false); // not known (a checkpoint from before dataFrom)
   });
 });
