@@ -1,9 +1,9 @@
 import fs from "node:fs";
-import { statSync } from "../../host/missing-paths.js";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
 import { gauge, type MetricDesc } from "../model.js";
 import { parseUint } from "../parsers/numbers.js";
-import { readSysfsAttribute, type AttributeRead } from "../sysfs-attribute.js";
+import { KeptAttributeDirectories } from "../kept-attribute-dirs.js";
+import type { AttributeRead } from "../sysfs-attribute.js";
 import { goTrimSpace } from "../sysfs-go-text.js";
 
 /**
@@ -37,6 +37,8 @@ const KHZ_FILES = [
 ] as const;
 /** The text attributes procfs reads; each must be readable, or the collector fails. */
 const STRING_FILES = ["scaling_available_governors", "scaling_driver", "scaling_governor", "related_cpus", "scaling_setspeed"] as const;
+
+const ATTRIBUTE_FILES: string[] = [...KHZ_FILES, ...STRING_FILES];
 
 type KhzFile = (typeof KHZ_FILES)[number];
 type StringFile = (typeof STRING_FILES)[number];
@@ -178,8 +180,14 @@ export const collector: CollectorDefinition = {
     // from /proc/cpuinfo (--collector.cpu.info, which an info include filter also turns on).
     const cpu = config.collectors.cpu;
     const skipCurrent = cpu.enabled && (cpu.info || cpu.infoFlagsInclude !== "" || cpu.infoBugsInclude !== "");
+    // Each CPU's attribute files stay open between scrapes while its cpufreq directory is the same
+    // (kept-attribute-dirs.ts): 13 files per CPU, opened on every scrape before.
+    const kept = new KeptAttributeDirectories();
     return {
       name: "cpufreq",
+      close() {
+        kept.closeAll();
+      },
       update(out) {
         const cpuDir = paths.sys("devices/system/cpu");
         let cpus = listCpus(cpuDir);
@@ -203,19 +211,24 @@ export const collector: CollectorDefinition = {
         if (cpus.length === 0) throw new CollectorError(`${cpuDir}: could not find any cpufreq files`);
 
         const stats: CpufreqStats[] = [];
-        for (const entry of cpus) {
-          const dir = `${cpuDir}/${entry}/cpufreq`;
-          try {
-            statSync(dir);
-          } catch (err) {
-            if (errnoOf(err) === "ENOENT") continue;
-            throw new CollectorError(`${dir}: ${errnoOf(err)}`, { cause: err });
+        kept.beginRound();
+        try {
+          for (const entry of cpus) {
+            const dir = `${cpuDir}/${entry}/cpufreq`;
+            let files: readonly string[] | undefined;
+            try {
+              files = kept.filesOf(dir, () => ATTRIBUTE_FILES);
+            } catch (err) {
+              throw new CollectorError(`${dir}: ${errnoOf(err)}`, { cause: err });
+            }
+            if (files === undefined) continue;
+            const reads = Object.fromEntries(files.map((f) => [f, kept.read(dir, f)])) as {
+              [F in KhzFile | StringFile]: AttributeRead;
+            };
+            stats.push(parseCpufreqReads(entry.slice(3), reads));
           }
-          const read = (file: string): AttributeRead => readSysfsAttribute(`${dir}/${file}`);
-          const reads = Object.fromEntries([...KHZ_FILES, ...STRING_FILES].map((f) => [f, read(f)])) as {
-            [F in KhzFile | StringFile]: AttributeRead;
-          };
-          stats.push(parseCpufreqReads(entry.slice(3), reads));
+        } finally {
+          kept.endRound();
         }
 
         // sysfs cpufreq values are kHz; node_exporter exports Hz.

@@ -6,7 +6,7 @@ import { CollectorError, type CollectorDefinition } from "../collector.js";
 import { DeviceFilter } from "../device-filter.js";
 import { counter, gauge, type MetricDesc } from "../model.js";
 import { parseGoFloat } from "../parsers/go-float.js";
-import { readSysfsAttribute } from "../sysfs-attribute.js";
+import { KeptAttributeDirectories } from "../kept-attribute-dirs.js";
 
 /**
  * node_exporter's hwmon collector: every chip under /sys/class/hwmon (and its device/ directory),
@@ -210,12 +210,21 @@ export function disambiguateChipNames(chips: readonly ChipCandidate[]): string[]
 /** sensor (e.g. temp1) -> its type and property -> file content without surrounding newlines. */
 type SensorData = Map<string, { readonly type: string; readonly values: Map<string, string> }>;
 
-/** Adds the sensor files of a chip directory to `data` (later files of a sensor overwrite earlier ones). */
-function collectSensorData(dir: string, data: SensorData): void {
+/**
+ * Adds the sensor files of a chip directory to `data` (later files of a sensor overwrite earlier
+ * ones). The directory is listed on every scrape (drivers such as coretemp add sensors to it when
+ * a CPU comes online); the files are read through descriptors kept while it is the same directory.
+ */
+function collectSensorData(dir: string, data: SensorData, kept: KeptAttributeDirectories): void {
+  const sensorFiles: Array<{ file: string; parts: SensorFilename }> = [];
   for (const file of fs.readdirSync(dir).sort()) {
     const parts = explodeSensorFilename(file);
-    if (parts === undefined || !SENSOR_TYPES.has(parts.type)) continue;
-    const read = readSysfsAttribute(`${dir}/${file}`, 128);
+    if (parts !== undefined && SENSOR_TYPES.has(parts.type)) sensorFiles.push({ file, parts });
+  }
+  // Listed anew every scrape; descriptors of files no longer listed are closed.
+  kept.filesOf(dir, () => sensorFiles.map((s) => s.file), { settle: false });
+  for (const { file, parts } of sensorFiles) {
+    const read = kept.read(dir, file, 128);
     if (read.errno !== undefined) continue;
     let sensor = data.get(parts.sensor);
     if (sensor === undefined) {
@@ -260,56 +269,65 @@ export const collector: CollectorDefinition = {
       return desc;
     };
 
+    const kept = new KeptAttributeDirectories();
     return {
       name: "hwmon",
       update(out) {
-        const classDir = paths.sys("class/hwmon");
-        let entries: string[];
+        kept.beginRound();
         try {
-          entries = readdirSync(classDir).sort();
-        } catch (err) {
-          if (isMissing(err)) return; // no hwmon on this host
-          throw new CollectorError(`${classDir}: ${(err as Error).message}`);
-        }
-        const problems: string[] = [];
-        const chips: Array<ChipCandidate & { dir: string }> = [];
-        for (const entry of entries) {
-          const dir = `${classDir}/${entry}`;
+          const classDir = paths.sys("class/hwmon");
+          let entries: string[];
           try {
-            if (!fs.statSync(dir).isDirectory()) continue;
-          } catch {
-            continue; // a dangling link
-          }
-          const nameText = readNameFile(dir);
-          const chipName = nameText === undefined || nameText === "" ? undefined : cleanMetricName(nameText) || undefined;
-          const base = baseChipName(dir, chipName);
-          if (base === undefined) {
-            problems.push(`could not derive a monitoring name for ${dir}`);
-            continue;
-          }
-          chips.push({ base, chipName, entry, dir });
-        }
-        const names = disambiguateChipNames(chips);
-        chips.forEach((chip, i) => {
-          const chipLabel = names[i];
-          if (chipFilter.ignored(chipLabel)) return;
-          const data: SensorData = new Map();
-          try {
-            collectSensorData(chip.dir, data);
-            if (fs.existsSync(`${chip.dir}/device`)) collectSensorData(`${chip.dir}/device`, data);
+            entries = readdirSync(classDir).sort();
           } catch (err) {
-            problems.push(`${chip.dir}: ${(err as Error).message}`);
-            return;
+            if (isMissing(err)) return; // no hwmon on this host
+            throw new CollectorError(`${classDir}: ${(err as Error).message}`);
           }
-          if (chip.chipName !== undefined) out.add(chipNamesDesc, 1, chipLabel, chip.chipName);
-          for (const [sensor, { type, values }] of data) {
-            if (sensorFilter.ignored(`${chipLabel};${sensor}`)) continue;
-            const label = values.get("label");
-            if (label !== undefined) out.add(sensorLabelDesc, 1, chipLabel, sensor, label);
-            for (const sample of sensorSamples(type, values)) out.add(descFor(sample), sample.value, chipLabel, sample.sensor ?? sensor);
+          const problems: string[] = [];
+          const chips: Array<ChipCandidate & { dir: string }> = [];
+          for (const entry of entries) {
+            const dir = `${classDir}/${entry}`;
+            try {
+              if (!fs.statSync(dir).isDirectory()) continue;
+            } catch {
+              continue; // a dangling link
+            }
+            const nameText = readNameFile(dir);
+            const chipName = nameText === undefined || nameText === "" ? undefined : cleanMetricName(nameText) || undefined;
+            const base = baseChipName(dir, chipName);
+            if (base === undefined) {
+              problems.push(`could not derive a monitoring name for ${dir}`);
+              continue;
+            }
+            chips.push({ base, chipName, entry, dir });
           }
-        });
-        if (problems.length > 0) throw new CollectorError(problems.join("; "));
+          const names = disambiguateChipNames(chips);
+          chips.forEach((chip, i) => {
+            const chipLabel = names[i];
+            if (chipFilter.ignored(chipLabel)) return;
+            const data: SensorData = new Map();
+            try {
+              collectSensorData(chip.dir, data, kept);
+              if (fs.existsSync(`${chip.dir}/device`)) collectSensorData(`${chip.dir}/device`, data, kept);
+            } catch (err) {
+              problems.push(`${chip.dir}: ${(err as Error).message}`);
+              return;
+            }
+            if (chip.chipName !== undefined) out.add(chipNamesDesc, 1, chipLabel, chip.chipName);
+            for (const [sensor, { type, values }] of data) {
+              if (sensorFilter.ignored(`${chipLabel};${sensor}`)) continue;
+              const label = values.get("label");
+              if (label !== undefined) out.add(sensorLabelDesc, 1, chipLabel, sensor, label);
+              for (const sample of sensorSamples(type, values)) out.add(descFor(sample), sample.value, chipLabel, sample.sensor ?? sensor);
+            }
+          });
+          if (problems.length > 0) throw new CollectorError(problems.join("; "));
+        } finally {
+          kept.endRound();
+        }
+      },
+      close() {
+        kept.closeAll();
       },
     };
   },

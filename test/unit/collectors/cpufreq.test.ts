@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CollectorError } from "../../../agent/metrics/collector.js";
 import {
@@ -94,6 +95,53 @@ describe("cpufreq collector", () => {
         ["2,powersave", 0],
       ]),
     );
+  });
+
+  it("reads kept attribute files anew each scrape, and follows a CPU's cpufreq link to another policy", () => {
+    const paths = hostTree({
+      "sys/devices/system/cpu/offline": "\n",
+      ...cpufreqFiles(0),
+      ...Object.fromEntries(
+        Object.entries({ ...cpufreqFiles(1), ...cpufreqFiles(1, { scaling_cur_freq: "2400000\n" }) }).map(([file, text]) => [
+          file.replace("cpu1/cpufreq", "cpufreq/policy9"),
+          text,
+        ]),
+      ),
+    });
+    const cpu = paths.sys("devices/system/cpu");
+    fs.mkdirSync(`${cpu}/cpu1`);
+    fs.symlinkSync(`${cpu}/cpu0/cpufreq`, `${cpu}/cpu1/cpufreq`); // cpu1 shares cpu0's policy
+    const instance = collector.create({ paths, config: e2eConfig().metrics, logger: silentLogger });
+    const scrape = () => {
+      const sink = new FamilyCollector();
+      void instance.update(sink, { signal: new AbortController().signal });
+      return valuesOf(sink, "node_cpu_scaling_frequency_hertz");
+    };
+    try {
+      expect(scrape()).toEqual(
+        new Map([
+          ["0", 1.2e9],
+          ["1", 1.2e9],
+        ]),
+      );
+      fs.writeFileSync(`${cpu}/cpu0/cpufreq/scaling_cur_freq`, "1800000\n");
+      expect(scrape()).toEqual(
+        new Map([
+          ["0", 1.8e9],
+          ["1", 1.8e9],
+        ]),
+      );
+      fs.unlinkSync(`${cpu}/cpu1/cpufreq`);
+      fs.symlinkSync(`${cpu}/cpufreq/policy9`, `${cpu}/cpu1/cpufreq`);
+      expect(scrape()).toEqual(
+        new Map([
+          ["0", 1.8e9],
+          ["1", 2.4e9],
+        ]),
+      );
+    } finally {
+      void instance.close?.();
+    }
   });
 
   it("fails, emitting nothing, on a malformed value, a missing text attribute or a missing offline file", async () => {
