@@ -5,10 +5,12 @@ import type { AgentConfig } from "./config-schema.js";
 import { redactConfig } from "./config/docs.js";
 import { HostPaths } from "./host/paths.js";
 import { checkHostPaths } from "./host/check.js";
+import { keepProcfsDescriptors, stopKeepingProcfsDescriptors } from "./host/kept-procfs-files.js";
 import { applyHeapGrowingPercent } from "./heap-growing.js";
 import { gatherInventory, type HostInventory } from "./host/inventory.js";
 import { COLLECTORS } from "./metrics/collectors/index.js";
 import { CollectorRegistry } from "./metrics/registry.js";
+import { registerKeptFilesGauge } from "./metrics/kept-files-metric.js";
 import { filesystemStatus } from "./metrics/collectors/filesystem.js";
 import { XidTracker, xidRecordObserver } from "./metrics/collectors/gpu/xid.js";
 import { createSelfRegistry } from "./self-metrics.js";
@@ -57,7 +59,9 @@ export class Agent {
   ) {
     this.paths = new HostPaths(config.paths);
     checkHostPaths(this.paths);
+    if (keepProcfsDescriptors(this.paths.procfs)) logger.debug({ procfs: this.paths.procfs }, "procfs files stay open between scrapes");
     this.selfRegistry = createSelfRegistry({ runtimeMetrics: !config.metrics.disableExporterMetrics });
+    registerKeptFilesGauge(this.selfRegistry);
     const heapGrowthCapped = applyHeapGrowingPercent(config.runtime.heapGrowingPercent);
     if (heapGrowthCapped)
       logger.debug({ percent: config.runtime.heapGrowingPercent }, "V8's old-generation growth capped (runtime.heapGrowingPercent)");
@@ -185,6 +189,7 @@ export class Agent {
       await this.kubernetes?.stop();
       await this.app.close();
       await this.collectors.close();
+      stopKeepingProcfsDescriptors();
       this.logger.info("nodetap stopped");
     })();
     return this.stopping;

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { keptProcfsDescriptor, releaseProcfsDescriptor } from "./kept-procfs-files.js";
 import { openSync, readdirSync, stillMissing } from "./missing-paths.js";
 
 /**
@@ -29,31 +30,46 @@ const scratch = Buffer.allocUnsafe(CHUNK);
 
 /** Reads a whole file as UTF-8 (lossy), up to `limit` bytes; throws HostFileTooLargeError past it. */
 export function readText(filePath: string, limit = MAX_HOST_FILE_BYTES): string {
+  const kept = keptProcfsDescriptor(filePath);
+  if (kept !== undefined) {
+    try {
+      return readWhole(kept, filePath, limit, true);
+    } catch (err) {
+      releaseProcfsDescriptor(filePath);
+      if (err instanceof HostFileTooLargeError) throw err;
+      // Read it anew below: a kept file can go away (its module unloaded) and come back.
+    }
+  }
   const fd = openSync(filePath, "r");
   try {
-    // Most pseudo-files fit one read: fill the scratch buffer and decode from it without a copy.
-    let used = 0;
-    for (;;) {
-      const n = fs.readSync(fd, scratch, used, CHUNK - used, null);
-      if (n === 0) {
-        if (used > limit) throw new HostFileTooLargeError(filePath, limit);
-        return scratch.toString("utf8", 0, used);
-      }
-      used += n;
-      if (used === CHUNK) break;
-    }
-    return readRemaining(fd, filePath, limit, Buffer.from(scratch)).toString("utf8");
+    return readWhole(fd, filePath, limit, false);
   } finally {
     fs.closeSync(fd);
   }
 }
 
-function readRemaining(fd: number, filePath: string, limit: number, head: Buffer): Buffer {
+/** The file's text; `fromStart`: with pread from offset 0 (a kept descriptor), else from the file position. */
+function readWhole(fd: number, filePath: string, limit: number, fromStart: boolean): string {
+  // Most pseudo-files fit one read: fill the scratch buffer and decode from it without a copy.
+  let used = 0;
+  for (;;) {
+    const n = fs.readSync(fd, scratch, used, CHUNK - used, fromStart ? used : null);
+    if (n === 0) {
+      if (used > limit) throw new HostFileTooLargeError(filePath, limit);
+      return scratch.toString("utf8", 0, used);
+    }
+    used += n;
+    if (used === CHUNK) break;
+  }
+  return readRemaining(fd, filePath, limit, Buffer.from(scratch), fromStart).toString("utf8");
+}
+
+function readRemaining(fd: number, filePath: string, limit: number, head: Buffer, positioned = false): Buffer {
   const chunks = [head];
   let total = head.length;
   for (;;) {
     if (total > limit) throw new HostFileTooLargeError(filePath, limit);
-    const n = fs.readSync(fd, scratch, 0, CHUNK, null);
+    const n = fs.readSync(fd, scratch, 0, CHUNK, positioned ? total : null);
     if (n === 0) return Buffer.concat(chunks, total);
     total += n;
     chunks.push(Buffer.from(scratch.subarray(0, n)));

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { keptProcfsDescriptor, releaseProcfsDescriptor } from "../host/kept-procfs-files.js";
 import { openSync, stillMissing } from "../host/missing-paths.js";
 import { isMissing, readText } from "../host/read.js";
 import { CollectorError } from "./collector.js";
@@ -38,6 +39,20 @@ const attributeBuffer = Buffer.alloc(4096);
  */
 export function readSysAttribute(filePath: string): string | undefined {
   if (stillMissing(filePath)) return undefined;
+  let kept: number | undefined;
+  try {
+    kept = keptProcfsDescriptor(filePath);
+  } catch {
+    return undefined;
+  }
+  if (kept !== undefined) {
+    try {
+      return readAttributeText(kept, filePath, true);
+    } catch {
+      // Read it anew below: a kept file can go away (its module unloaded) and come back.
+      releaseProcfsDescriptor(filePath);
+    }
+  }
   let fd: number;
   try {
     fd = openSync(filePath, "r");
@@ -45,17 +60,22 @@ export function readSysAttribute(filePath: string): string | undefined {
     return undefined;
   }
   try {
-    let total = 0;
-    for (;;) {
-      const n = fs.readSync(fd, attributeBuffer, total, attributeBuffer.length - total, null);
-      if (n === 0) break;
-      total += n;
-      if (total === attributeBuffer.length) return readText(filePath, 1024 * 1024).trim();
-    }
-    return attributeBuffer.toString("utf8", 0, total).trim();
+    return readAttributeText(fd, filePath, false);
   } catch {
     return undefined;
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** `fromStart`: with pread from offset 0 (a kept descriptor), else from the file position. */
+function readAttributeText(fd: number, filePath: string, fromStart: boolean): string {
+  let total = 0;
+  for (;;) {
+    const n = fs.readSync(fd, attributeBuffer, total, attributeBuffer.length - total, fromStart ? total : null);
+    if (n === 0) break;
+    total += n;
+    if (total === attributeBuffer.length) return readText(filePath, 1024 * 1024).trim();
+  }
+  return attributeBuffer.toString("utf8", 0, total).trim();
 }
