@@ -9,8 +9,10 @@ import { openSync } from "./missing-paths.js";
  *
  * Only for a procfs mount (statfs), never for a recorded tree or a regular file, whose content a
  * rename can replace behind a kept descriptor. Not for /proc/<pid>/ of other processes either
- * (the process can end and its pid be reused); /proc/self and /proc/net (this process's network
- * namespace, which does not change) are this process's own. A descriptor whose read fails is
+ * (the process can end and its pid be reused), except /proc/1 (the init of the PID namespace:
+ * when it ends, so does every process in the namespace, this one included; filesystem reads its
+ * mountinfo every scrape); /proc/self and /proc/net (this process's network namespace, which does
+ * not change) are this process's own. A descriptor whose read fails is
  * closed, and the caller opens the file anew (a module unloaded: its files are gone), and from
  * then on per read.
  */
@@ -52,7 +54,8 @@ export function keptProcfsDescriptor(filePath: string): number | undefined {
     return entry.fd;
   }
   const first = filePath.charCodeAt(prefix.length);
-  if ((first >= 0x30 && first <= 0x39) || unkept.has(filePath)) return undefined;
+  const otherProcess = first >= 0x30 && first <= 0x39 && !filePath.startsWith("1/", prefix.length);
+  if (otherProcess || unkept.has(filePath)) return undefined;
   if (kept.size >= MAX_KEPT && !freeIdleSlots()) return undefined;
   const fd = openSync(filePath, "r");
   kept.set(filePath, { fd, usedAt: Date.now() });

@@ -44,10 +44,15 @@ describe("kept procfs descriptors", () => {
     expect(keptProcfsDescriptorCount()).toBe(1);
   });
 
-  it("does not keep another process's files, nor files outside a procfs mount", () => {
+  it("does not keep another process's files (but PID 1's), nor files outside a procfs mount", () => {
     keepProcfsDescriptors("/proc");
-    readText("/proc/1/status");
+    readText(`/proc/${process.ppid}/status`);
     expect(keptProcfsDescriptorCount()).toBe(0);
+    // PID 1 outlives every process of its namespace: its files are kept.
+    readText("/proc/1/mountinfo");
+    expect(keptProcfsDescriptorCount()).toBe(1);
+    stopKeepingProcfsDescriptors();
+    keepProcfsDescriptors("/proc");
     const tree = fs.mkdtempSync(path.join(os.tmpdir(), "kept-procfs-"));
     try {
       fs.writeFileSync(path.join(tree, "stat"), "cpu 1\n");
