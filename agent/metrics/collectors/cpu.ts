@@ -3,7 +3,8 @@ import { compileGoRegex } from "../../config/values.js";
 import type { HostPaths } from "../../host/paths.js";
 import { listDir } from "../../host/read.js";
 import { CollectorError, type Collector, type CollectorDefinition } from "../collector.js";
-import { readHostFile, readRequiredHostFile, readSysAttribute } from "../host-file.js";
+import { KeptAttributeDirectories } from "../kept-attribute-dirs.js";
+import { readHostFile, readRequiredHostFile } from "../host-file.js";
 import { MalformedLines } from "../malformed-lines.js";
 import { counter, gauge, type MetricSink } from "../model.js";
 import { parseCpuList } from "../parsers/cpu-list.js";
@@ -78,6 +79,8 @@ class CpuCollector implements Collector {
   private readonly malformed: MalformedLines;
   /** From /sys/devices/system/cpu/isolated, read once like node_exporter (it is set at boot). */
   private readonly isolatedCpus: Set<number> | undefined;
+  /** Each CPU's topology, thermal_throttle and online files, kept open between scrapes (kept-attribute-dirs.ts). */
+  private readonly kept = new KeptAttributeDirectories();
 
   constructor(
     private readonly paths: HostPaths,
@@ -119,8 +122,13 @@ class CpuCollector implements Collector {
       deferred.push(`${cpuDir}: ${(err as Error).message}`);
     }
     this.updateIsolated(out);
-    this.updateThermalThrottle(out, cpuDir, cpus);
-    this.updateOnline(out, cpuDir, cpus);
+    this.kept.beginRound();
+    try {
+      this.updateThermalThrottle(out, cpuDir, cpus);
+      this.updateOnline(out, cpuDir, cpus);
+    } finally {
+      this.kept.endRound();
+    }
     this.malformed.emit(out);
     if (deferred.length > 0) throw new CollectorError(deferred.join("; "));
   }
@@ -189,9 +197,9 @@ class CpuCollector implements Collector {
     const coreThrottles = new Map<number, Map<number, number>>();
     for (const dir of cpus) {
       const base = `${cpuDir}/${dir}`;
-      const packageId = readUnsigned(`${base}/topology/physical_package_id`);
+      const packageId = this.readUnsigned(`${base}/topology`, "physical_package_id");
       if (packageId === undefined) continue;
-      const coreId = readUnsigned(`${base}/topology/core_id`);
+      const coreId = this.readUnsigned(`${base}/topology`, "core_id");
       if (coreId === undefined) continue;
       // Core throttles first: some CPU/kernel combinations have only those.
       let cores = coreThrottles.get(packageId);
@@ -200,11 +208,11 @@ class CpuCollector implements Collector {
         coreThrottles.set(packageId, cores);
       }
       if (!cores.has(coreId)) {
-        const count = readUnsigned(`${base}/thermal_throttle/core_throttle_count`);
+        const count = this.readUnsigned(`${base}/thermal_throttle`, "core_throttle_count");
         if (count !== undefined) cores.set(coreId, count);
       }
       if (!packageThrottles.has(packageId)) {
-        const count = readUnsigned(`${base}/thermal_throttle/package_throttle_count`);
+        const count = this.readUnsigned(`${base}/thermal_throttle`, "package_throttle_count");
         if (count !== undefined) packageThrottles.set(packageId, count);
       }
     }
@@ -216,19 +224,38 @@ class CpuCollector implements Collector {
 
   /** Nothing when the first CPU has no `online` file (not hot-pluggable), as node_exporter. */
   private updateOnline(out: MetricSink, cpuDir: string, cpus: readonly string[]): void {
-    if (cpus.length === 0 || readSysAttribute(`${cpuDir}/${cpus[0]}/online`) === undefined) return;
+    if (cpus.length === 0 || this.readAttribute(`${cpuDir}/${cpus[0]}`, "online") === undefined) return;
     for (const dir of cpus) {
-      out.add(online, readSysAttribute(`${cpuDir}/${dir}/online`) === "1" ? 1 : 0, dir.slice(3));
+      out.add(online, this.readAttribute(`${cpuDir}/${dir}`, "online") === "1" ? 1 : 0, dir.slice(3));
     }
+  }
+
+  /** A CPU attribute, trimmed; undefined when missing or unreadable (as readSysAttribute). */
+  private readAttribute(dir: string, file: string): string | undefined {
+    let files: readonly string[] | undefined;
+    try {
+      files = this.kept.filesOf(dir, () => CPU_ATTRIBUTES);
+    } catch {
+      return undefined;
+    }
+    if (files === undefined) return undefined;
+    return this.kept.read(dir, file).text?.trim();
+  }
+
+  private readUnsigned(dir: string, file: string): number | undefined {
+    const text = this.readAttribute(dir, file);
+    if (text === undefined) return undefined;
+    const value = parseUnsigned(text);
+    return Number.isNaN(value) ? undefined : value;
+  }
+
+  close(): void {
+    this.kept.closeAll();
   }
 }
 
-function readUnsigned(filePath: string): number | undefined {
-  const text = readSysAttribute(filePath);
-  if (text === undefined) return undefined;
-  const value = parseUnsigned(text);
-  return Number.isNaN(value) ? undefined : value;
-}
+/** The files read in a CPU's directories (the listing kept-attribute-dirs asks for; reads are by name). */
+const CPU_ATTRIBUTES = ["online", "physical_package_id", "core_id", "core_throttle_count", "package_throttle_count"];
 
 /** Emits one info sample per value matching the filter; nothing without a filter (node_exporter's default). */
 function emitMatching(out: MetricSink, desc: typeof flagInfo, values: readonly string[], filter: RegExp | undefined): void {
