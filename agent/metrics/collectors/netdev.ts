@@ -1,7 +1,7 @@
 import os from "node:os";
 import { readTextIfExists } from "../../host/read.js";
 import { CollectorError, type CollectorDefinition } from "../collector.js";
-import { readSysfsAttribute } from "../sysfs-attribute.js";
+import { KeptAttributeDirectories } from "../kept-attribute-dirs.js";
 import { DeviceFilter } from "../device-filter.js";
 import { counter, gauge, type MetricDesc, type MetricSink } from "../model.js";
 import { quoteExcerpt, splitFields, splitLines } from "../parsers/text.js";
@@ -105,6 +105,9 @@ const DETAILED_FROM_SYSFS: readonly SysfsStatistic[] = [
   ["tx_window_errors", "transmit_window_errors"],
 ].map(([file, key]) => ({ file, desc: statistic(key) }));
 
+/** The statistics files read from sysfs (the listing kept-attribute-dirs asks for; reads are by name). */
+const STATISTICS_FILES: string[] = [NOHANDLER.file, ...DETAILED_FROM_SYSFS.map((s) => s.file)];
+
 const addressInfoDesc = gauge("node_network_address_info", "node network address by device", ["device", "address", "netmask", "scope"]);
 
 /** Untrusted file content, shortened and escaped for an error message. */
@@ -158,11 +161,22 @@ export const collector: CollectorDefinition = {
     const options = config.collectors.netdev;
     const filter = new DeviceFilter(options.deviceExclude, options.deviceInclude);
     const netDevFile = paths.proc("net", "dev");
+    // Each interface's statistics files stay open between scrapes while its directory is the same
+    // (kept-attribute-dirs.ts): one or more files per interface, opened every scrape before.
+    const kept = new KeptAttributeDirectories();
     const readSysfsCounter = (device: string, file: string): number | undefined => {
       // Kernel interface names never hold "/"; a name that would leave sysfs has no counters there.
       if (device.includes("/") || device === "." || device === "..") return undefined;
-      const filePath = paths.sys("class", "net", device, "statistics", file);
-      const text = readSysfsAttribute(filePath).text?.trim();
+      const dir = paths.sys("class", "net", device, "statistics");
+      const filePath = `${dir}/${file}`;
+      let files: readonly string[] | undefined;
+      try {
+        files = kept.filesOf(dir, () => STATISTICS_FILES);
+      } catch {
+        files = undefined; // not readable as a directory: no counters there, as a failed open before
+      }
+      if (files === undefined) return undefined;
+      const text = kept.read(dir, file).text?.trim();
       if (text === undefined) return undefined;
       const value = parseUint(text);
       if (Number.isNaN(value)) throw new CollectorError(`${filePath}: expected a counter, got ${quote(text)}`);
@@ -175,27 +189,39 @@ export const collector: CollectorDefinition = {
     };
     return {
       name: "netdev",
+      close() {
+        kept.closeAll();
+      },
       update(out) {
-        const text = readTextIfExists(netDevFile);
-        if (text !== undefined) {
-          for (const { name, counters } of parseNetDev(text, netDevFile)) {
-            if (filter.ignored(name)) continue;
-            const descs = options.enableDetailedMetrics ? DETAILED_BY_COLUMN : LEGACY_BY_COLUMN;
-            for (let c = 0; c < descs.length; c++) {
-              const desc = descs[c];
-              if (desc !== undefined) out.add(desc, counters[c], name);
-            }
-            emitSysfs(out, name, NOHANDLER);
-            if (options.enableDetailedMetrics) for (const stat of DETAILED_FROM_SYSFS) emitSysfs(out, name, stat);
-          }
-        }
-        // node_exporter lists every interface's addresses here, without the device filter.
-        if (options.addressInfo) {
-          for (const row of addressInfoRows(os.networkInterfaces())) {
-            out.add(addressInfoDesc, 1, row.device, row.address, row.netmask, row.scope);
-          }
+        kept.beginRound();
+        try {
+          updateNetDev(out);
+        } finally {
+          kept.endRound();
         }
       },
     };
+
+    function updateNetDev(out: MetricSink): void {
+      const text = readTextIfExists(netDevFile);
+      if (text !== undefined) {
+        for (const { name, counters } of parseNetDev(text, netDevFile)) {
+          if (filter.ignored(name)) continue;
+          const descs = options.enableDetailedMetrics ? DETAILED_BY_COLUMN : LEGACY_BY_COLUMN;
+          for (let c = 0; c < descs.length; c++) {
+            const desc = descs[c];
+            if (desc !== undefined) out.add(desc, counters[c], name);
+          }
+          emitSysfs(out, name, NOHANDLER);
+          if (options.enableDetailedMetrics) for (const stat of DETAILED_FROM_SYSFS) emitSysfs(out, name, stat);
+        }
+      }
+      // node_exporter lists every interface's addresses here, without the device filter.
+      if (options.addressInfo) {
+        for (const row of addressInfoRows(os.networkInterfaces())) {
+          out.add(addressInfoDesc, 1, row.device, row.address, row.netmask, row.scope);
+        }
+      }
+    }
   },
 };
