@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { openSync, stillMissing } from "../host/missing-paths.js";
-import type { AttributeRead } from "./sysfs-attribute.js";
+import { attributeBuffer, errnoOf, type AttributeRead } from "./sysfs-attribute.js";
 
 /**
  * sysfs device directories whose attribute files stay open between scrapes, each read with one
@@ -56,14 +56,6 @@ interface KeptDirectory {
   seenInRound: number;
 }
 
-const buffers = new Map<number, Buffer>();
-
-function bufferOf(size: number): Buffer {
-  let buffer = buffers.get(size);
-  if (buffer === undefined) buffers.set(size, (buffer = Buffer.allocUnsafe(size)));
-  return buffer;
-}
-
 const SYSFS_MAGIC = 0x62656572;
 
 function onSysfs(dir: string): boolean {
@@ -76,10 +68,6 @@ function onSysfs(dir: string): boolean {
 
 /** Read errors that say the kept descriptor's file is gone (its kernfs node removed). */
 const GONE: ReadonlySet<string> = new Set(["ENODEV", "ENOENT", "EBADF"]);
-
-function errnoOf(err: unknown): string {
-  return (err as NodeJS.ErrnoException | undefined)?.code ?? "EIO";
-}
 
 export class KeptAttributeDirectories {
   private readonly dirs = new Map<string, KeptDirectory>();
@@ -191,7 +179,7 @@ export class KeptAttributeDirectories {
         isKept = true;
       }
     }
-    const buffer = bufferOf(maxBytes);
+    const buffer = attributeBuffer(maxBytes);
     try {
       const n = fs.readSync(fd, buffer, 0, maxBytes, 0);
       return { text: buffer.toString("utf8", 0, n) };

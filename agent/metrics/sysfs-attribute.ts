@@ -13,6 +13,13 @@ export type AttributeRead =
 
 const buffers = new Map<number, Buffer>();
 
+/** A scratch buffer of `size` bytes, one per size, shared by every synchronous attribute read. */
+export function attributeBuffer(size: number): Buffer {
+  let buffer = buffers.get(size);
+  if (buffer === undefined) buffers.set(size, (buffer = Buffer.allocUnsafe(size)));
+  return buffer;
+}
+
 export function readSysfsAttribute(filePath: string, maxBytes = 4096): AttributeRead {
   if (stillMissing(filePath)) return { errno: "ENOENT", during: "open" };
   let fd: number;
@@ -22,11 +29,7 @@ export function readSysfsAttribute(filePath: string, maxBytes = 4096): Attribute
     return { errno: errnoOf(err), during: "open" };
   }
   try {
-    let buffer = buffers.get(maxBytes);
-    if (buffer === undefined) {
-      buffer = Buffer.allocUnsafe(maxBytes);
-      buffers.set(maxBytes, buffer);
-    }
+    const buffer = attributeBuffer(maxBytes);
     const n = fs.readSync(fd, buffer, 0, maxBytes, null);
     return { text: buffer.toString("utf8", 0, n) };
   } catch (err) {
@@ -40,6 +43,7 @@ export function readSysfsAttribute(filePath: string, maxBytes = 4096): Attribute
   }
 }
 
-function errnoOf(err: unknown): string {
+/** The error code of a failed open or read (EIO when there is none). */
+export function errnoOf(err: unknown): string {
   return (err as NodeJS.ErrnoException | undefined)?.code ?? "EIO";
 }
