@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { collector, parseCounterValue, parseInfiniBandRate, parseInfiniBandState } from "../../../agent/metrics/collectors/infiniband.js";
+import { collector } from "../../../agent/metrics/collectors/infiniband.js";
+import { parseCounterValue, parseInfiniBandRate, parseInfiniBandState } from "../../../agent/metrics/collectors/infiniband-sysfs.js";
 import { checkParserOnBadInput } from "../../helpers/bad-input.js";
 import { collectOnce, diffFamilies, expectedFamilies, toParsed } from "../../helpers/fixtures.js";
 import { hostTree, scrapeTree, useHostTrees, valuesOf } from "../../helpers/host-tree.js";
