@@ -70,7 +70,7 @@ const HELP_OR_VERSION = new Set(["-h", "--help", "--help-long", "-v", "--version
 /**
  * `--help`, `--version` and `check-config` print and exit: nothing for the settings to act on,
  * and the restart cost them about 50 ms (0.13 s against 0.08 for `--version`). Only as the first
- * argument, in the exact forms the parser knows (config/load.ts): further on, `-v` may be a
+ * argument, in the exact forms the parser knows (config/argv.ts): further on, `-v` may be a
  * flag's value, and a run without the settings would be the price of a wrong guess.
  */
 export function isShortLivedCommand(args: readonly string[]): boolean {

@@ -1,6 +1,6 @@
 /**
  * Redaction of credentials in text that is printed: error lines, log lines and /status. Values of
- * keys marked `secret` in the schema are never printed at all (see values.ts, load.ts and
+ * keys marked `secret` in the schema are never printed at all (see values.ts, argv.ts, file-merge.ts and
  * agent/check-config.ts); what this module handles is credentials that hide inside other values: the user
  * info and query values of a URL (`https://user:pass@host/?token=...`), also when the URL does
  * not parse (an invalid URL is exactly what an error line shows).

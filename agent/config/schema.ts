@@ -2,7 +2,7 @@
  * A tiny schema language for nodetap's configuration. Each leaf field carries its kind, default,
  * documentation, and the node_exporter-style flags that set it; the TypeScript type of the
  * config, the defaults, the validation, the env variable names, the docs/configuration.md table and the JSON
- * Schema are all derived from the same declaration (see load.ts, docs.ts).
+ * Schema are all derived from the same declaration (see argv.ts, load.ts, docs.ts).
  */
 
 export type FieldKind = "string" | "int" | "number" | "bool" | "duration" | "regex" | "enum" | "stringList" | "regexList" | "stringMap";
