@@ -1,3 +1,4 @@
+import fs from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { sha256Hex } from "./sha256.js";
 
@@ -104,4 +105,15 @@ export async function lineStartBefore(handle: FileHandle, end: number, maxLineBy
 
 export function identityKey(dev: bigint | string | number, ino: bigint | string | number): string {
   return `${dev}:${ino}`;
+}
+
+/** Whether the file at `file` starts with the bytes `identity`'s fingerprint was computed over. */
+export async function fileStartsWith(file: string, identity: { fingerprintBytes: number; fingerprint: string }): Promise<boolean> {
+  const handle = await fs.open(file, "r").catch(() => undefined);
+  if (handle === undefined) return false;
+  try {
+    return await fingerprintMatches(handle, Number((await handle.stat()).size), identity.fingerprintBytes, identity.fingerprint);
+  } finally {
+    await handle.close();
+  }
 }

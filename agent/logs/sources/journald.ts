@@ -38,7 +38,7 @@ export interface JournaldDeps {
   readonly budget: InFlightBudget;
   readonly nodeName: string;
   submit(records: LogRecord[], ticket: AckTicket<string>, lane: string): void;
-  /** Per-sink back-pressure with several sinks (see file-tail-manager.ts ReadGate). */
+  /** Per-sink back-pressure with several sinks (see read-order.ts, ReadGate). */
   readonly gate?: ReadGate;
 }
 

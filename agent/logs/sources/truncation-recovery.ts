@@ -1,5 +1,5 @@
 import type { FileSourceSpec } from "./file-source-spec.js";
-import type { SupersededGeneration } from "./file-tailer.js";
+import type { FileTailer, SupersededGeneration } from "./file-tailer.js";
 import { identityKey } from "./file-identity.js";
 import { MIN_MATCH_BYTES, nsOf, startsLikeAny, uncompressedSizeOf } from "./rotated-copies.js";
 import type { RecoveryHost, RotationRecovery } from "./rotation-recovery.js";
@@ -32,6 +32,37 @@ export class TruncationRecovery {
     /** The stream's rotated files and how to drain one (the restart's recovery does the same). */
     private readonly copies: Pick<RotationRecovery, "rotatedFilesOf" | "drainCopy">,
   ) {}
+
+  /**
+   * copytruncate while nodetap runs: what it had not read (or had not acknowledged) is in copies.
+   * The file's checkpoint names the old generation until its copy is open with a checkpoint of
+   * its own, or its rest was counted lost (no copy to read, or one that cannot be); only then
+   * does it move to the new generation's start (`commitNewStart`). A checkpoint written in between
+   * (and a crash) would otherwise leave no trace of the old generation's unread rest. When the
+   * lookup throws, or the caller does not run it (shutdown), the entry keeps the old generation, and a restart
+   * looks for its copy (or the new generation's first acknowledged read moves it on). The move is
+   * written at once, not within checkpoint.interval: a crash in between made the restart find the
+   * old generation's checkpoint and no copy, and count its rest lost (again, if it was counted here).
+   * What the old generation held unended goes out only where no copy gives it (`emitHeld`).
+   */
+  async drainSuperseded(
+    file: Pick<FileTailer, "stream" | "spec" | "target" | "committedOffset">,
+    previous: SupersededGeneration,
+    emitHeld: () => void,
+    commitNewStart: () => void,
+  ): Promise<void> {
+    try {
+      if (!(await this.drainAfterTruncation(file.stream, file.spec, previous, file.target))) emitHeld();
+    } catch (err) {
+      this.host.logger.warn({ stream: file.stream, err: (err as Error).message }, "looking for the copy of a truncated file failed");
+      // The new generation is read from here on, and its first acknowledgement moves the entry
+      // past the old one: what it held goes out now or never.
+      emitHeld();
+      return;
+    }
+    if (file.committedOffset === 0) commitNewStart();
+    void this.host.checkpoints.flush();
+  }
 
   /**
    * copytruncate while nodetap runs: the generation `stream`'s file held before it was truncated
