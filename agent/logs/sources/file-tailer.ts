@@ -1,17 +1,13 @@
 import type { FileHandle } from "node:fs/promises";
 import type { Logger } from "pino";
-import { AckTracker, type AckTicket } from "../ack-tracker.js";
+import type { AckTicket } from "../ack-tracker.js";
 import type { InFlightBudget } from "../in-flight-budget.js";
 import type { LogMetrics } from "../metrics.js";
 import type { LogOrigin, LogRecord } from "../record.js";
-import { nowRfc3339 } from "../time.js";
-import type { DecoderContext, LineDecoder } from "../parsers/decoder.js";
-import { createFormatDecoder } from "../parsers/format.js";
-import { MultilineDecoder } from "../parsers/multiline.js";
 import type { FileSourceSpec, TailSettings } from "./file-source-spec.js";
 import { computeFingerprint, readHead, fingerprintOf, type FileIdentity } from "./file-identity.js";
 import { HoleWatch } from "./hole-watch.js";
-import { LineSplitter, type LineHandler } from "./line-splitter.js";
+import { RecordAssembler } from "./record-assembler.js";
 
 /** Smallest read while the in-flight budget is nearly full. */
 const MIN_READ_BYTES = 16 * 1024;
@@ -86,9 +82,9 @@ const FINGERPRINT_RECHECK_MS = 1000;
 const FINGERPRINT_RECHECK_AFTER_END_MS = 100;
 
 /**
- * Reads one file: descriptor, read offset, line splitting, decoding, and the ack tracker whose
- * commits become the file's checkpoint. Copytruncate starts a new generation (offset 0, new
- * fingerprint, new tracker); late acknowledgements of the old generation are then ignored.
+ * Reads one file: descriptor, read offset, rotation, truncation and rewrites in place; its
+ * RecordAssembler turns the bytes read into records. Copytruncate starts a new generation (offset
+ * 0, new fingerprint, new ack tracker); late acknowledgements of the old generation are ignored.
  */
 export class FileTailer {
   state: TailerState = "active";
@@ -122,7 +118,6 @@ export class FileTailer {
    * hole ends at its offset: file-identity.ts, holeBefore), though its first bytes match.
    */
   declined?: { fingerprint: string; offset: number };
-  private generation = 0;
   private fingerprintCheckedAt = 0;
   /** When the current generation was last stat'ed (see SupersededGeneration.seenAt). */
   private seenAt = Date.now();
@@ -130,19 +125,8 @@ export class FileTailer {
   private reachedEnd = true;
   /** Rewrites in place that neither the size nor the first bytes show (hole-watch.ts). */
   private readonly holes = new HoleWatch();
-  private tracker: AckTracker<number>;
-  /** Position of the last ticket issued, to skip tickets that would move nothing. */
-  private lastIssued: number;
-  private splitter: LineSplitter;
-  private decoder: LineDecoder;
-  private readonly ctx: DecoderContext;
+  private readonly assembler: RecordAssembler;
   private readonly warned = new Set<string>();
-  private batch: LogRecord[] = [];
-  private lines = 0;
-  private truncatedLines = 0;
-  private invalidLines = 0;
-  /** Bytes the splitter and decoder hold, as last counted in the budget. */
-  private heldCounted = 0;
 
   constructor(
     readonly key: string,
@@ -162,42 +146,19 @@ export class FileTailer {
     this.handle = handle;
     this.readOffset = startOffset;
     this.size = size;
-    this.ctx = {
-      origin,
-      metrics: deps.metrics,
-      maxMergedBytes: deps.settings.maxMergedBytes,
-      readTime: nowRfc3339(),
-      warnOnce: (kind, message) => this.warnOnce(kind, message),
-    };
-    this.splitter = new LineSplitter(deps.settings.maxLineBytes, startOffset);
-    this.decoder = this.newDecoder();
-    this.tracker = this.newTracker(startOffset);
-    this.lastIssued = startOffset;
-  }
-
-  private newDecoder(): LineDecoder {
-    const format = createFormatDecoder(this.spec.format, this.ctx);
-    const m = this.spec.multiline;
-    return m ? new MultilineDecoder(format, m.newRule, m.limits, this.deps.metrics) : format;
-  }
-
-  private newTracker(initial: number): AckTracker<number> {
-    const generation = this.generation;
-    return new AckTracker<number>((offset) => {
-      if (generation === this.generation) this.deps.commit(this, offset);
-    }, initial);
+    this.assembler = new RecordAssembler(spec, origin, deps, this, (offset) => deps.commit(this, offset), startOffset);
   }
 
   get committedOffset(): number {
-    return this.tracker.committed ?? 0;
+    return this.assembler.committedOffset;
   }
 
   get pendingTickets(): number {
-    return this.tracker.pending;
+    return this.assembler.pendingTickets;
   }
 
   oldestUnackedAt(): number | undefined {
-    return this.tracker.oldestPendingIssuedAt();
+    return this.assembler.oldestUnackedAt();
   }
 
   get lagBytes(): number {
@@ -225,7 +186,7 @@ export class FileTailer {
       }
       // Smaller than what was read, or than it was when last seen: log files only grow, so it
       // was truncated (and may have grown again, past what was read, while reading waited).
-      const generation = this.generation;
+      const generation = this.assembler.generation;
       if (st.size < this.readOffset || st.size < this.size) {
         const was = Math.max(this.readOffset, this.size);
         await this.startNewGeneration(handle, st.size, `file shrank from ${was} to ${st.size} bytes`);
@@ -236,7 +197,7 @@ export class FileTailer {
       this.size = st.size;
       // A new generation is read on the next turn: the old one's copies go first (the manager
       // holds the stream while it looks for them).
-      if (generation !== this.generation) return "more";
+      if (generation !== this.assembler.generation) return "more";
       // Only where reading stands at a generation's start or in a hole: on data, a rewrite turns
       // what was read into NULs, which holeAtReadStart sees.
       if (this.holes.inHole) await this.holes.arm(handle, st.size, this.readOffset);
@@ -290,70 +251,11 @@ export class FileTailer {
   }
 
   private consume(chunk: Buffer): void {
-    this.ctx.readTime = nowRfc3339();
     this.holes.consumed(chunk, this.readOffset);
-    this.splitter.push(chunk, this.readOffset, this.onLine);
+    this.assembler.push(chunk, this.readOffset);
     this.readOffset += chunk.length;
     this.deps.metrics.bytesRead.inc({ source: this.spec.name }, chunk.length);
-    const nuls = this.splitter.takeSkippedNuls();
-    if (nuls !== undefined) {
-      this.deps.metrics.nulBytesSkipped.inc({ source: this.spec.name }, nuls.bytes);
-      this.warnOnce(
-        "nul",
-        `skipped ${nuls.bytes} NUL bytes from offset ${nuls.at} where a line would start: a hole in the file, as left by a copytruncate when the writer does not open the file O_APPEND (it writes on at its old offset); counted in nodetap_log_nul_bytes_skipped_total`,
-      );
-    }
-    this.emit();
-  }
-
-  private readonly onLine: LineHandler = (line, start, truncated, validUtf8) => {
-    this.lines++;
-    if (truncated) {
-      this.truncatedLines++;
-      this.warnOnce("long-line", `line longer than tail.maxLineBytes (${this.deps.settings.maxLineBytes}) cut at offset ${start}`);
-    }
-    if (!validUtf8) {
-      this.invalidLines++;
-      this.warnOnce("utf8", `line at offset ${start} is not valid UTF-8; invalid bytes replaced by U+FFFD`);
-    }
-    this.decoder.decode(line, start, truncated, this.collect);
-  };
-
-  private readonly collect = (record: LogRecord): void => {
-    this.batch.push(record);
-  };
-
-  /** Submits the records collected so far under one ticket whose position is safe to commit. */
-  private emit(): void {
-    const m = this.deps.metrics;
-    const source = this.spec.name;
-    if (this.lines > 0) m.linesRead.inc({ source }, this.lines);
-    if (this.truncatedLines > 0) m.linesTruncated.inc({ reason: "line" }, this.truncatedLines);
-    if (this.invalidLines > 0) m.invalidUtf8Lines.inc({ source }, this.invalidLines);
-    this.lines = this.truncatedLines = this.invalidLines = 0;
-    const position = Math.min(this.splitter.safeOffset, this.decoder.pendingStart());
-    const records = this.batch;
-    if (records.length === 0 && position === this.lastIssued) {
-      this.countHeld();
-      return;
-    }
-    this.batch = [];
-    this.lastIssued = position;
-    const ticket = this.tracker.issue(position, records.length);
-    if (records.length > 0) {
-      m.recordsEmitted.inc({ source }, records.length);
-      this.deps.submit(records, ticket, this.stream);
-    }
-    this.countHeld();
-  }
-
-  /** Brings the budget's count of what this file holds in memory up to date. */
-  private countHeld(): void {
-    const held = this.splitter.carriedBytes + (this.decoder.heldBytes?.() ?? 0);
-    const delta = held - this.heldCounted;
-    this.heldCounted = held;
-    if (delta > 0) this.deps.budget.addHeld(delta);
-    else if (delta < 0) this.deps.budget.releaseHeld(-delta);
+    this.assembler.submitRead();
   }
 
   /** Called at the end of the data: flushes a last line or held records when their time has come. */
@@ -363,10 +265,8 @@ export class FileTailer {
     const idleFor = now - this.lastGrowthAt;
     if (this.state !== "active") this.drainedOnce = true;
     if (this.state === "active") {
-      if (this.splitter.hasPartial && idleFor >= this.deps.settings.partialLineFlushAfterMs) {
-        this.splitter.flushPartial(this.readOffset, this.onLine);
-        this.emit();
-      }
+      if (this.assembler.holdsPartialLine && idleFor >= this.deps.settings.partialLineFlushAfterMs)
+        this.assembler.flushPartialLine(this.readOffset);
       return;
     }
     if (idleFor >= this.deps.settings.rotateWaitMs) this.finishRotated();
@@ -378,23 +278,16 @@ export class FileTailer {
    * mid-line never writes the final piece; held, the pieces would pin memory and the checkpoint.
    */
   flushExpired(now: number): void {
-    let emitted = 0;
-    if (this.state === "active" && now - this.lastGrowthAt >= this.deps.settings.partialLineFlushAfterMs) {
-      emitted += this.decoder.flushHeldPieces?.(this.collect) ?? 0;
-    }
-    if (this.decoder instanceof MultilineDecoder && this.decoder.holding) emitted += this.decoder.flushExpired(now, this.collect);
-    if (emitted > 0) this.emit();
+    this.assembler.flushExpired(now, this.state === "active" && now - this.lastGrowthAt >= this.deps.settings.partialLineFlushAfterMs);
   }
 
   get holdsPartialData(): boolean {
-    return this.splitter.hasPartial || this.decoder.pendingStart() !== Infinity;
+    return this.assembler.holdsPartialData;
   }
 
   /** The file was rotated away and read to its end: emit everything held, then close. */
   private finishRotated(): void {
-    this.splitter.flushPartial(this.readOffset, this.onLine);
-    this.decoder.flush(this.collect);
-    this.emit();
+    this.assembler.flushAll(this.readOffset);
     void this.closeHandle();
   }
 
@@ -411,19 +304,17 @@ export class FileTailer {
     // Where the old generation's copy is read on from: the start of a line (or record) still held
     // here, not where reading stopped inside it, or the copy would give its rest as a record of
     // its own. The held part goes out only where no copy gives it whole (a fragment otherwise).
-    const issued = Math.min(this.lastIssued, this.splitter.safeOffset, this.decoder.pendingStart());
-    const emitHeld = this.heldEmitter();
+    const { committed, issued, emitHeld } = this.assembler.retire(this.readOffset);
     const previous: SupersededGeneration = {
       fingerprintBytes: this.identity.fingerprintBytes,
       fingerprint: this.identity.fingerprint,
-      committed: this.committedOffset,
+      committed,
       issued,
       seenAt: this.seenAt,
       detectedAt,
       unreadBytes: unreadBytes ?? Math.max(0, this.size - this.readOffset),
       readEnd: this.readOffset,
     };
-    this.generation++;
     const fp = await computeFingerprint(handle, size, this.deps.settings.fingerprintBytes);
     this.identity.fingerprintBytes = fp.bytes;
     this.identity.fingerprint = fp.hash;
@@ -432,38 +323,13 @@ export class FileTailer {
     // Armed at once: the next read waits for the old generation's copies, and another rotation
     // may come in between.
     await this.holes.arm(handle, size, 0);
-    this.splitter = new LineSplitter(this.deps.settings.maxLineBytes, 0);
-    this.decoder = this.newDecoder();
-    this.tracker = this.newTracker(0);
-    this.lastIssued = 0;
-    this.countHeld(); // what the old generation held is kept aside (emitHeld), out of the budget
+    this.assembler.restart();
     if (this.deps.superseded) {
       this.deps.superseded(this, previous, emitHeld);
     } else {
       emitHeld();
       this.deps.commit(this, 0);
     }
-  }
-
-  /** Sends, once, what the current generation's splitter and decoder hold (for startNewGeneration). */
-  private heldEmitter(): () => void {
-    const splitter = this.splitter;
-    const decoder = this.decoder;
-    const end = this.readOffset;
-    let done = false;
-    return () => {
-      if (done || this.state === "closed") return;
-      done = true;
-      const current = this.decoder;
-      this.decoder = decoder; // onLine decodes into this.decoder
-      try {
-        splitter.flushPartial(end, this.onLine);
-        decoder.flush(this.collect);
-      } finally {
-        this.decoder = current;
-      }
-      this.emit();
-    };
   }
 
   /**
@@ -514,11 +380,8 @@ export class FileTailer {
     const handle = this.handle;
     this.handle = undefined;
     this.state = "closed";
-    if (this.heldCounted > 0) {
-      // A closed file's leftovers (at shutdown) are no longer read: stop counting them.
-      this.deps.budget.releaseHeld(this.heldCounted);
-      this.heldCounted = 0;
-    }
+    // A closed file's leftovers (at shutdown) are no longer read: stop counting them.
+    this.assembler.releaseHeld();
     if (handle) await handle.close().catch(() => undefined);
   }
 
@@ -541,7 +404,7 @@ export class FileTailer {
       ...(this.stream !== this.path ? { stream: this.stream } : {}),
       lagBytes: this.lagBytes,
       deliveryLagBytes: Math.max(0, this.size - this.committedOffset),
-      unackedTickets: this.tracker.pending,
+      unackedTickets: this.assembler.pendingTickets,
     };
   }
 }
