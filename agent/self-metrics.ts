@@ -3,6 +3,7 @@ import { Gauge, Registry, collectDefaultMetrics, type MetricObjectWithValues, ty
 import { VERSION, REVISION } from "./version.js";
 import type { GenericFamily } from "./metrics/exposition.js";
 import { EventLoopDelaySampler, type EventLoopDelayStats } from "./event-loop-delay.js";
+import { countOpenDescriptors } from "./host/open-descriptors.js";
 
 /**
  * nodetap's own metrics (nodetap_*, process_*, nodejs_*) live in a prom-client registry; the log
@@ -15,10 +16,11 @@ export function createSelfRegistry(options: { runtimeMetrics: boolean }): Regist
     // prom-client's event-loop histogram is replaced (registerEventLoopLag says why): with a
     // resolution of 2^31-1 ms its timer never fires, and its gauges are taken out of the registry.
     collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 2 ** 31 - 1 });
-    for (const name of [...REPLACED_EVENT_LOOP_GAUGES, ...REPLACED_HEAP_GAUGES, ...MISNAMED_RUNTIME_GAUGES])
+    for (const name of [...REPLACED_EVENT_LOOP_GAUGES, ...REPLACED_HEAP_GAUGES, ...REPLACED_FD_GAUGES, ...MISNAMED_RUNTIME_GAUGES])
       registry.removeSingleMetric(name);
     registerEventLoopLag(registry);
     registerHeapSize(registry);
+    registerOpenDescriptors(registry);
     const build = new Gauge({
       name: "nodetap_build_info",
       help: "A metric with a constant '1' value labeled by version, revision and nodeversion from which nodetap was built.",
@@ -49,6 +51,21 @@ const REPLACED_EVENT_LOOP_GAUGES = [
 ];
 
 const REPLACED_HEAP_GAUGES = ["nodejs_heap_size_total_bytes", "nodejs_heap_size_used_bytes", "nodejs_external_memory_bytes"];
+
+const REPLACED_FD_GAUGES = ["process_open_fds"];
+
+/** prom-client's process_open_fds, same name and help, counted without listing /proc/self/fd where the kernel allows. */
+function registerOpenDescriptors(registry: Registry): void {
+  new Gauge({
+    name: "process_open_fds",
+    help: "Number of open file descriptors.",
+    registers: [registry],
+    collect() {
+      const count = countOpenDescriptors();
+      if (count !== undefined) this.set(count);
+    },
+  });
+}
 
 /**
  * prom-client's heap gauges, same names and help, from v8.getHeapStatistics(): the same numbers

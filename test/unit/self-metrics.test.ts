@@ -1,4 +1,6 @@
+import fs from "node:fs";
 import { describe, expect, it } from "vitest";
+import { countOpenDescriptors } from "../../agent/host/open-descriptors.js";
 import { EventLoopDelayWindow, MAX_WINDOW_SAMPLES, percentile } from "../../agent/event-loop-delay.js";
 import { createSelfRegistry, selfFamilies } from "../../agent/self-metrics.js";
 
@@ -88,6 +90,21 @@ describe("nodetap's runtime metrics", () => {
     expect(Math.abs(value("nodejs_external_memory_bytes") - usage.external)).toBeLessThan(8 * 2 ** 20);
   });
 
+  it("counts open descriptors as a listing of /proc/self/fd does, and sees one more after an open", async () => {
+    const registry = createSelfRegistry({ runtimeMetrics: true });
+    const openFds = async () => Number((await selfFamilies(registry)).find((f) => f.name === "process_open_fds")?.samples[0].value);
+    const listed = () => fs.readdirSync("/proc/self/fd").length - 1;
+    expect(countOpenDescriptors()).toBe(listed());
+    const before = await openFds();
+    expect(before).toBe(listed());
+    const fd = fs.openSync("/proc/self/status", "r");
+    try {
+      expect(await openFds()).toBe(before + 1);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
   it("leaves out prom-client's misnamed _total gauges, and everything without runtime metrics", async () => {
     const names = (await selfFamilies(createSelfRegistry({ runtimeMetrics: true }))).map((f) => f.name);
     expect(names).toEqual(
@@ -95,6 +112,7 @@ describe("nodetap's runtime metrics", () => {
         "process_resident_memory_bytes",
         "nodejs_heap_size_used_bytes",
         "nodejs_active_handles",
+        "process_open_fds",
         "nodetap_build_info",
       ]),
     );
