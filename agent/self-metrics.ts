@@ -4,6 +4,7 @@ import { VERSION, REVISION } from "./version.js";
 import type { GenericFamily } from "./metrics/exposition.js";
 import { EventLoopDelaySampler, type EventLoopDelayStats } from "./event-loop-delay.js";
 import { countOpenDescriptors } from "./host/open-descriptors.js";
+import { readText } from "./host/read.js";
 
 /**
  * nodetap's own metrics (nodetap_*, process_*, nodejs_*) live in a prom-client registry; the log
@@ -16,11 +17,12 @@ export function createSelfRegistry(options: { runtimeMetrics: boolean }): Regist
     // prom-client's event-loop histogram is replaced (registerEventLoopLag says why): with a
     // resolution of 2^31-1 ms its timer never fires, and its gauges are taken out of the registry.
     collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 2 ** 31 - 1 });
-    for (const name of [...REPLACED_EVENT_LOOP_GAUGES, ...REPLACED_HEAP_GAUGES, ...REPLACED_FD_GAUGES, ...MISNAMED_RUNTIME_GAUGES])
+    for (const name of [...REPLACED_EVENT_LOOP_GAUGES, ...REPLACED_HEAP_GAUGES, ...REPLACED_PROCESS_GAUGES, ...MISNAMED_RUNTIME_GAUGES])
       registry.removeSingleMetric(name);
     registerEventLoopLag(registry);
     registerHeapSize(registry);
     registerOpenDescriptors(registry);
+    registerProcessMemory(registry);
     const build = new Gauge({
       name: "nodetap_build_info",
       help: "A metric with a constant '1' value labeled by version, revision and nodeversion from which nodetap was built.",
@@ -52,7 +54,7 @@ const REPLACED_EVENT_LOOP_GAUGES = [
 
 const REPLACED_HEAP_GAUGES = ["nodejs_heap_size_total_bytes", "nodejs_heap_size_used_bytes", "nodejs_external_memory_bytes"];
 
-const REPLACED_FD_GAUGES = ["process_open_fds"];
+const REPLACED_PROCESS_GAUGES = ["process_open_fds", "process_resident_memory_bytes", "process_virtual_memory_bytes", "process_heap_bytes"];
 
 /** prom-client's process_open_fds, same name and help, counted without listing /proc/self/fd where the kernel allows. */
 function registerOpenDescriptors(registry: Registry): void {
@@ -100,6 +102,44 @@ function registerHeapSize(registry: Registry): void {
       if (stats !== undefined) this.set(stats.external_memory);
     },
   });
+}
+
+/** A "Name:   1234 kB" field of /proc/self/status in bytes; undefined when missing. */
+export function statusFieldBytes(status: string, name: string): number | undefined {
+  const at = status.indexOf(`\n${name}:`);
+  if (at < 0) return undefined;
+  const kib = Number.parseInt(status.slice(at + name.length + 2, status.indexOf("\n", at + 1)).trim(), 10);
+  return Number.isNaN(kib) ? undefined : kib * 1024;
+}
+
+/**
+ * prom-client's process_{resident,virtual}_memory_bytes and process_heap_bytes (VmRSS, VmSize and
+ * VmData of /proc/self/status), same names and help, read through host/read.ts, which keeps the
+ * file's descriptor open between scrapes where /proc is the procfs it reads from.
+ */
+function registerProcessMemory(registry: Registry): void {
+  let status = "";
+  const gauge = (name: string, help: string, field: string, first = false) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        if (first) {
+          try {
+            status = readText("/proc/self/status");
+          } catch {
+            status = "";
+          }
+        }
+        const bytes = statusFieldBytes(status, field);
+        if (bytes !== undefined) this.set(bytes);
+      },
+    });
+  // The first registered reads the file for all three (a registry collects in registration order).
+  gauge("process_resident_memory_bytes", "Resident memory size in bytes.", "VmRSS", true);
+  gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", "VmSize");
+  gauge("process_heap_bytes", "Process heap size in bytes.", "VmData");
 }
 
 /** How often the event-loop delay is sampled: an idle agent wakes up 10 times a second for it. */

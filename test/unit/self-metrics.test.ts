@@ -2,7 +2,7 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { countOpenDescriptors } from "../../agent/host/open-descriptors.js";
 import { EventLoopDelayWindow, MAX_WINDOW_SAMPLES, percentile } from "../../agent/event-loop-delay.js";
-import { createSelfRegistry, selfFamilies } from "../../agent/self-metrics.js";
+import { createSelfRegistry, selfFamilies, statusFieldBytes } from "../../agent/self-metrics.js";
 
 const LAG_GAUGES = ["min", "max", "mean", "stddev", "p50", "p90", "p99"].map((s) => `nodejs_eventloop_lag_${s}_seconds`);
 
@@ -103,6 +103,24 @@ describe("nodetap's runtime metrics", () => {
     } finally {
       fs.closeSync(fd);
     }
+  });
+
+  it("reports VmRSS, VmSize and VmData of /proc/self/status under prom-client's process_* names", async () => {
+    const families = await selfFamilies(createSelfRegistry({ runtimeMetrics: true }));
+    const status = fs.readFileSync("/proc/self/status", "utf8");
+    const value = (name: string) => Number(families.find((f) => f.name === name)?.samples[0].value);
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, "m").exec(status)![1]) * 1024;
+    expect(value("process_virtual_memory_bytes")).toBeGreaterThan(value("process_resident_memory_bytes"));
+    // Read a moment apart: equal within a few MiB.
+    for (const [metric, name] of [
+      ["process_resident_memory_bytes", "VmRSS"],
+      ["process_virtual_memory_bytes", "VmSize"],
+      ["process_heap_bytes", "VmData"],
+    ])
+      expect(Math.abs(value(metric) - field(name))).toBeLessThan(16 * 2 ** 20);
+    expect(statusFieldBytes("Name:\tnode\nVmRSS:\t   51200 kB\nVmData:\t 8 kB\n", "VmRSS")).toBe(51200 * 1024);
+    expect(statusFieldBytes("Name:\tnode\nVmRSS:\t   51200 kB\n", "VmData")).toBeUndefined();
+    expect(statusFieldBytes("Name:\tnode\nVmRSS:\tlots\n", "VmRSS")).toBeUndefined();
   });
 
   it("leaves out prom-client's misnamed _total gauges, and everything without runtime metrics", async () => {
