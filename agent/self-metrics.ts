@@ -3,7 +3,7 @@ import { Gauge, Registry, collectDefaultMetrics, type MetricObjectWithValues, ty
 import { VERSION, REVISION } from "./version.js";
 import type { GenericFamily } from "./metrics/exposition.js";
 import { EventLoopDelaySampler, type EventLoopDelayStats } from "./event-loop-delay.js";
-import { countOpenDescriptors } from "./host/open-descriptors.js";
+import { OpenDescriptorCounter } from "./host/open-descriptors.js";
 import { readText } from "./host/read.js";
 
 /**
@@ -58,12 +58,13 @@ const REPLACED_PROCESS_GAUGES = ["process_open_fds", "process_resident_memory_by
 
 /** prom-client's process_open_fds, same name and help, counted without listing /proc/self/fd where the kernel allows. */
 function registerOpenDescriptors(registry: Registry): void {
+  const counter = new OpenDescriptorCounter();
   new Gauge({
     name: "process_open_fds",
     help: "Number of open file descriptors.",
     registers: [registry],
     collect() {
-      const count = countOpenDescriptors();
+      const count = counter.count();
       if (count !== undefined) this.set(count);
     },
   });

@@ -384,7 +384,7 @@ const GROUP_TITLES: Record<Group, [title: string, note: string]> = {
   ],
   runtime: [
     "Runtime metrics",
-    "prom-client's process and Node.js metrics and the build info; left out with `--web.disable-exporter-metrics`. The `nodejs_eventloop_lag_*` gauges keep prom-client's names but are sampled by nodetap (agent/self-metrics.ts): the delay past a 100 ms timer, 0 when idle, over the window since the previous scrape.",
+    "prom-client's process and Node.js metrics and the build info; left out with `--web.disable-exporter-metrics`. The `nodejs_eventloop_lag_*` gauges keep prom-client's names but are sampled by nodetap (agent/self-metrics.ts): the delay past a 100 ms timer, 0 when idle, over the window since the previous scrape. `process_open_fds` is counted from a `stat` of /proc/self/fd where the kernel gives the count as its size (Linux 6.2 and later), by listing it elsewhere.",
   ],
 };
 

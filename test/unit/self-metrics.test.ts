@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { countOpenDescriptors } from "../../agent/host/open-descriptors.js";
+import { OpenDescriptorCounter } from "../../agent/host/open-descriptors.js";
 import { EventLoopDelayWindow, MAX_WINDOW_SAMPLES, percentile } from "../../agent/event-loop-delay.js";
 import { createSelfRegistry, selfFamilies, statusFieldBytes } from "../../agent/self-metrics.js";
 
@@ -94,7 +94,7 @@ describe("nodetap's runtime metrics", () => {
     const registry = createSelfRegistry({ runtimeMetrics: true });
     const openFds = async () => Number((await selfFamilies(registry)).find((f) => f.name === "process_open_fds")?.samples[0].value);
     const listed = () => fs.readdirSync("/proc/self/fd").length - 1;
-    expect(countOpenDescriptors()).toBe(listed());
+    expect(new OpenDescriptorCounter().count()).toBe(listed());
     const before = await openFds();
     expect(before).toBe(listed());
     const fd = fs.openSync("/proc/self/status", "r");
@@ -103,6 +103,29 @@ describe("nodetap's runtime metrics", () => {
     } finally {
       fs.closeSync(fd);
     }
+  });
+
+  it("lists the directory where its size is not the count (before Linux 6.2) or the stat is refused", () => {
+    let stats = 0;
+    const oldKernel = new OpenDescriptorCounter({ size: () => (stats++, 0), listed: () => 12 });
+    expect(oldKernel.count()).toBe(11);
+    expect(oldKernel.count()).toBe(11);
+    expect(stats).toBe(1); // not stat'ed again
+    const refused = new OpenDescriptorCounter({
+      size: () => {
+        throw Object.assign(new Error("EACCES"), { code: "EACCES" });
+      },
+      listed: () => 8,
+    });
+    expect(refused.count()).toBe(7);
+    const unreadable = new OpenDescriptorCounter({
+      size: () => 0,
+      listed: () => {
+        throw new Error("ENOENT");
+      },
+    });
+    expect(unreadable.count()).toBeUndefined();
+    expect(new OpenDescriptorCounter({ size: () => 42, listed: () => 1000 }).count()).toBe(42);
   });
 
   it("reports VmRSS, VmSize and VmData of /proc/self/status under prom-client's process_* names", async () => {
