@@ -1,5 +1,7 @@
 import type { Logger } from "pino";
+import { statSync } from "../../host/missing-paths.js";
 import type { HostPaths } from "../../host/paths.js";
+import { isMissing } from "../../host/read.js";
 import { CollectorError, type Collector, type CollectorDefinition } from "../collector.js";
 import { readHostFile } from "../host-file.js";
 import { MalformedLines } from "../malformed-lines.js";
@@ -50,6 +52,7 @@ class OsCollector implements Collector {
   readonly name = "os";
   private readonly candidates: readonly string[];
   private readonly malformed: MalformedLines;
+  private cached?: ParsedOsRelease;
 
   constructor(paths: HostPaths, logger: Logger) {
     this.candidates = [paths.root("etc", "os-release"), paths.root("usr", "lib", "os-release")];
@@ -57,17 +60,10 @@ class OsCollector implements Collector {
   }
 
   update(out: MetricSink): void {
-    let file: string | undefined;
-    let text: string | undefined;
-    for (const candidate of this.candidates) {
-      text = readHostFile(candidate, 1024 * 1024);
-      if (text !== undefined) {
-        file = candidate;
-        break;
-      }
-    }
-    if (file === undefined || text === undefined) return; // no os-release: nothing to report
-    const { values, problems } = parseOsRelease(text);
+    const found = this.osRelease();
+    if (found === undefined) return; // no os-release: nothing to report
+    const { file } = found;
+    const { values, problems } = found.parsed;
     this.malformed.record(file, problems);
     const field = (key: string): string => values.get(key) ?? "";
     out.add(info, 1, ...INFO_LABELS.map(([, key]) => field(key)));
@@ -82,6 +78,36 @@ class OsCollector implements Collector {
       out.add(supportEnd, timestamp);
     }
   }
+
+  /**
+   * The first os-release file there, parsed; read again only when its stat changed (device,
+   * inode, size or modification time), as node_exporter reloads it only when its mtime changed.
+   */
+  private osRelease(): ParsedOsRelease | undefined {
+    for (const candidate of this.candidates) {
+      let identity: string;
+      try {
+        const st = statSync(candidate);
+        identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+      } catch (err) {
+        if (isMissing(err)) continue;
+        throw new CollectorError(`${candidate}: ${(err as Error).message}`, { cause: err });
+      }
+      if (this.cached?.file === candidate && this.cached.identity === identity) return this.cached;
+      const text = readHostFile(candidate, 1024 * 1024);
+      if (text === undefined) continue;
+      this.cached = { file: candidate, identity, parsed: parseOsRelease(text) };
+      return this.cached;
+    }
+    return undefined;
+  }
+}
+
+interface ParsedOsRelease {
+  file: string;
+  /** The stat it was read at. */
+  identity: string;
+  parsed: ReturnType<typeof parseOsRelease>;
 }
 
 export const collector: CollectorDefinition = {

@@ -4,9 +4,10 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { HostPaths } from "../../../agent/host/paths.js";
 import { collector, parseSupportEnd } from "../../../agent/metrics/collectors/os.js";
+import { FamilyCollector } from "../../../agent/metrics/model.js";
 import { majorMinorVersion, parseOsRelease } from "../../../agent/metrics/parsers/os-release.js";
 import { checkParserOnBadInput } from "../../helpers/bad-input.js";
-import { collectOnce, diffFamilies, FIXTURE_ROOT, toParsed } from "../../helpers/fixtures.js";
+import { collectOnce, diffFamilies, e2eConfig, FIXTURE_ROOT, silentLogger, toParsed } from "../../helpers/fixtures.js";
 import { hostTree, scrapeTree, useHostTrees, valuesOf } from "../../helpers/host-tree.js";
 
 useHostTrees();
@@ -38,6 +39,35 @@ describe("os collector", () => {
     await expect(scrapeTree(collector, hostTree({ "etc/os-release": "ID=x\nSUPPORT_END=soon\n" }))).rejects.toThrow(
       /os-release: SUPPORT_END "soon"/,
     );
+  });
+});
+
+describe("os collector across scrapes", () => {
+  it("reads os-release again only when its stat changed, as node_exporter reloads it on a new mtime", async () => {
+    const paths = hostTree({ "etc/os-release": "ID=debian\nVERSION_ID=12\n" });
+    const file = paths.root("etc", "os-release");
+    const [atime, mtime] = [new Date(1_700_000_000_000), new Date(1_700_000_000_000)];
+    fs.utimesSync(file, atime, mtime); // whole milliseconds, so that they can be put back exactly
+    const os = collector.create({ paths, config: e2eConfig([]).metrics, logger: silentLogger });
+    const scrape = async () => {
+      const out = new FamilyCollector();
+      await os.update(out, { signal: new AbortController().signal });
+      return valuesOf(out, "node_os_version");
+    };
+    expect(await scrape()).toEqual(new Map([["debian,,", 12]]));
+    // Same size, same inode, the old times put back: taken for the same file, not read again.
+    fs.writeFileSync(file, "ID=debian\nVERSION_ID=13\n");
+    fs.utimesSync(file, atime, mtime);
+    expect(await scrape()).toEqual(new Map([["debian,,", 12]]));
+    // A new modification time: read again.
+    fs.utimesSync(file, atime, new Date(mtime.getTime() + 5000));
+    expect(await scrape()).toEqual(new Map([["debian,,", 13]]));
+    // Replaced by another file (rename over it), and then removed: the fallback file, then nothing.
+    fs.writeFileSync(`${file}.new`, "ID=debian\nVERSION_ID=14\n");
+    fs.renameSync(`${file}.new`, file);
+    expect(await scrape()).toEqual(new Map([["debian,,", 14]]));
+    fs.rmSync(file);
+    expect(await scrape()).toEqual(new Map());
   });
 });
 
