@@ -3,6 +3,7 @@ import { keptProcfsDescriptor, releaseProcfsDescriptor } from "../host/kept-proc
 import { openSync, stillMissing } from "../host/missing-paths.js";
 import { isMissing, readText } from "../host/read.js";
 import { CollectorError } from "./collector.js";
+import { attributeBuffer } from "./sysfs-attribute.js";
 
 /**
  * Reads a host pseudo-file for a collector: undefined when it does not exist (the feature is
@@ -30,8 +31,8 @@ export function errorCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
-/** sysfs attributes and /proc/sys values fit in one page; one shared buffer avoids a 64 KiB allocation per read. */
-const attributeBuffer = Buffer.alloc(4096);
+/** sysfs attributes and /proc/sys values fit in one page: one shared scratch buffer (sysfs-attribute.ts), not a 64 KiB allocation per read. */
+const ATTRIBUTE_BYTES = 4096;
 
 /**
  * Reads a one-value sysfs or /proc/sys file, trimmed, with a single small read; undefined when
@@ -70,12 +71,13 @@ export function readSysAttribute(filePath: string): string | undefined {
 
 /** `fromStart`: with pread from offset 0 (a kept descriptor), else from the file position. */
 function readAttributeText(fd: number, filePath: string, fromStart: boolean): string {
+  const buffer = attributeBuffer(ATTRIBUTE_BYTES);
   let total = 0;
   for (;;) {
-    const n = fs.readSync(fd, attributeBuffer, total, attributeBuffer.length - total, fromStart ? total : null);
+    const n = fs.readSync(fd, buffer, total, buffer.length - total, fromStart ? total : null);
     if (n === 0) break;
     total += n;
-    if (total === attributeBuffer.length) return readText(filePath, 1024 * 1024).trim();
+    if (total === buffer.length) return readText(filePath, 1024 * 1024).trim();
   }
-  return attributeBuffer.toString("utf8", 0, total).trim();
+  return buffer.toString("utf8", 0, total).trim();
 }
