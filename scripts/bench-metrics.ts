@@ -7,6 +7,7 @@
  *   npm run bench:metrics -- --quick            # short run while developing
  *   npm run bench:metrics -- --no-build         # reuse .bench/dist from the last run
  *   npm run bench:metrics -- --runtime=tsx --scrapes=1000 --duration=10 --connections=4
+ *   npm run bench:metrics -- --pod-volumes=100  # as root: a node's mount table with 100 pods' tmpfs volumes
  *
  * What is measured, per target:
  * - latency p50/p99 at 1 connection: `--scrapes` sequential GET /metrics on one keep-alive
@@ -51,6 +52,7 @@ import {
 import { getJson } from "../test/helpers/http.js";
 import { NODE_EXPORTER_ONLY, SAME_FILTERS } from "../test/helpers/peer-flags.js";
 import { runtimeSettingsEnv } from "../agent/runtime-settings.js";
+import { enterPodVolumeNamespace, podVolumeFlags } from "./bench-pod-volumes.js";
 
 interface Options {
   runtime: AgentRuntime | "auto";
@@ -61,6 +63,7 @@ interface Options {
   duration: number;
   connections: number;
   forkScrapes: number;
+  podVolumes: number;
   out: string;
 }
 
@@ -74,6 +77,7 @@ function parseOptions(argv: string[]): Options {
     duration: 8,
     connections: 4,
     forkScrapes: 50,
+    podVolumes: 0,
     out: path.join(REPO_ROOT, ".bench/metrics.md"),
   };
   for (const arg of argv) {
@@ -95,10 +99,12 @@ function parseOptions(argv: string[]): Options {
       case "rounds":
       case "duration":
       case "connections":
-      case "fork-scrapes": {
+      case "fork-scrapes":
+      case "pod-volumes": {
         const n = Number(v);
         if (!Number.isFinite(n) || n <= 0) throw new Error(`--${k}=${v}: expected a positive number`);
         if (k === "fork-scrapes") o.forkScrapes = n;
+        else if (k === "pod-volumes") o.podVolumes = n;
         else o[k] = n;
         break;
       }
@@ -311,6 +317,13 @@ const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
+  if (o.podVolumes > 0) {
+    const status = enterPodVolumeNamespace(o.podVolumes);
+    if (status !== undefined) {
+      process.exitCode = status;
+      return;
+    }
+  }
   // auto: the bundle `npm start` runs (what the binary and the image embed), else the tsc build.
   let runtime: AgentRuntime = o.runtime === "tsx" ? "tsx" : o.runtime === "dist" ? "dist" : "bundle";
   let runtimeNote = "";
@@ -358,7 +371,7 @@ async function main(): Promise<void> {
 
   process.stderr.write(`starting nodetap (${runtime}) and node_exporter with ${collectors.length} collectors...\n`);
   const [agentProc, peerProc]: [AgentProcess, PeerProcess] = await Promise.all([
-    startAgent({ runtime, distDir: DIST_DIR, args: common, env: agentEnv }),
+    startAgent({ runtime, distDir: DIST_DIR, args: [...common, ...podVolumeFlags(o.podVolumes)], env: agentEnv }),
     startNodeExporter([...common, ...NODE_EXPORTER_ONLY]),
   ]);
   const targets: Target[] = [
@@ -482,6 +495,11 @@ async function main(): Promise<void> {
       `- date: ${new Date().toISOString()}; host: ${cpuModel}, ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}; load average at start ${os.loadavg()[0].toFixed(2)} (shared machine: absolute numbers are noisy, ratios less so)`,
       `- nodetap: ${runtimeText}, Node ${process.version}, --logs.enabled=false; node_exporter ${peerVersion} (${NODE_EXPORTER_BIN})`,
       `- same ${collectors.length} collectors on both (--collector.disable-defaults + ${collectors.join(", ")}), same filter flags, empty textfile directory`,
+      ...(o.podVolumes > 0
+        ? [
+            `- mount table of a node with ${o.podVolumes} pods: as many tmpfs mounts at kubelet's projected-volume paths, in a mount namespace of the run's own; nodetap given ${podVolumeFlags(o.podVolumes).join(" ")}`,
+          ]
+        : []),
       `- latency: ${nt.latencies.length} sequential scrapes each after ${o.warmup} warmup, one keep-alive connection, ${o.rounds} interleaved rounds, and as many again after the throughput phase (warm); throughput: ${o.connections} connections, 2 x ${o.duration}s each (${hasCommand("wrk") ? "wrk" : "Node keep-alive loop"}), ${nt.loadRequests} / ${ne.loadRequests} scrapes, errors ${nt.loadErrors} / ${ne.loadErrors}; nodetap collector failures over the run: ${collectorFailures.length === 0 ? "none" : collectorFailures.map((c) => `${c.name} ${c.failures}`).join(", ")}`,
       `- CPU from /proc/<pid>/stat (utime+stime+cutime+cstime, ${CLK_TCK} ticks/s); forks counted with ${straceOk ? `strace -f over ${o.forkScrapes} scrapes each` : "n/a (strace not installed)"}`,
       `- command: npm run bench:metrics -- ${process.argv.slice(2).join(" ")}`,

@@ -180,6 +180,8 @@ export interface AgentOptions {
   /** Where the compiled agent is for runtime "dist" (default dist/js). */
   distDir?: string;
   timeoutMs?: number;
+  /** A command that execs the agent's command line after its own arguments, e.g. ["nsenter", "--mount=FILE", "--"]. */
+  wrapper?: string[];
 }
 
 export class AgentProcess extends ManagedProcess {
@@ -216,9 +218,13 @@ function agentArgv(opts: AgentOptions): string[] {
   return [...args, ...(opts.args ?? [])];
 }
 
-function spawnAgent(argv: string[], opts: { env?: Record<string, string>; runtime?: AgentRuntime; distDir?: string }): AgentProcess {
+function spawnAgent(
+  argv: string[],
+  opts: { env?: Record<string, string>; runtime?: AgentRuntime; distDir?: string; wrapper?: string[] },
+): AgentProcess {
   const { command, args } = agentCommand(opts.runtime, opts.distDir);
-  const child = spawn(command, [...args, ...argv], { cwd: REPO_ROOT, env: childEnv(opts.env), stdio: ["ignore", "pipe", "pipe"] });
+  const line = [...(opts.wrapper ?? []), command, ...args, ...argv];
+  const child = spawn(line[0], line.slice(1), { cwd: REPO_ROOT, env: childEnv(opts.env), stdio: ["ignore", "pipe", "pipe"] });
   return new AgentProcess("nodetap", child);
 }
 

@@ -107,6 +107,11 @@ export const metricsSchema = {
           min: 0.001,
         },
       ),
+      mainThreadStatfsDirs: f.stringList(
+        ["/var/lib/kubelet/pods"],
+        "Host directories under which tmpfs and ramfs mounts (kubelet's secret, projected and memory emptyDir volumes) are stat'ed on the main thread instead of the thread pool, which saves a pool round trip per mount. Applies only to a directory that non-root users cannot enter (checked, with its parents, every minute; POSIX ACLs are not read, so on nodes where an ACL lets a non-root user into it, turn this off) and to mounts reached through local filesystems only. An empty list (in the config file) turns it off.",
+        { flags: ["collector.filesystem.main-thread-statfs-dir"] },
+      ),
       statWorkers: f.int(
         4,
         "Most statfs calls run at the same time, in Node's thread pool; never more than half the pool (UV_THREADPOOL_SIZE, default 4), so hung mounts leave the rest to the log pipeline.",

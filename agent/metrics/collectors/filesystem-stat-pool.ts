@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import type { Logger } from "pino";
-import { goErrnoText, type StatfsBackend, type StatfsBatch, type StatfsOutcome, type StatfsValues } from "./filesystem-stat.js";
+import { statfsErrorText, type StatfsBackend, type StatfsBatch, type StatfsOutcome, type StatfsValues } from "./filesystem-stat.js";
 
 /**
  * statfs on libuv's thread pool (fs.promises.statfs), with no thread of its own.
@@ -193,10 +193,7 @@ export class PoolStatfsBackend implements StatfsBackend {
           ok: true,
           values: { bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree },
         }),
-      (err: unknown) => {
-        const errno = (err as NodeJS.ErrnoException | undefined)?.errno;
-        this.finish(batch, i, { ok: false, error: typeof errno === "number" && errno !== 0 ? goErrnoText(errno) : "statfs failed" });
-      },
+      (err: unknown) => this.finish(batch, i, { ok: false, error: statfsErrorText(err) }),
     );
   }
 

@@ -103,6 +103,11 @@ export class MountStatter {
     );
   }
 
+  /** Whether the mount's statfs is stuck (pending past its timeout) or still running in the pool. */
+  isBusy(request: MountRequest): boolean {
+    return this.stuck.has(request.mountPoint) || this.inFlight.has(`${request.mountPoint}\u0000${request.localPath}`);
+  }
+
   stuckMounts(): StuckMount[] {
     return [...this.stuck].map(([mountPoint, since]) => ({ mountPoint, since }));
   }
@@ -229,6 +234,12 @@ const GO_ERRNO_TEXT: Record<number, string> = {
   126: "required key not available",
   127: "key has expired",
 };
+
+/** device_error text for a failed statfs: Go's words for its errno. */
+export function statfsErrorText(err: unknown): string {
+  const errno = (err as NodeJS.ErrnoException | undefined)?.errno;
+  return typeof errno === "number" && errno !== 0 ? goErrnoText(errno) : "statfs failed";
+}
 
 /** Go's error text for an errno (positive, or Node's negative form). */
 export function goErrnoText(errno: number): string {

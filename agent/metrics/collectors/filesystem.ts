@@ -5,8 +5,10 @@ import { CollectorError, type Collector, type CollectorDefinition, type Collecto
 import { excludeIncludeFilter } from "../filter-flags.js";
 import { gauge, type MetricSink } from "../model.js";
 import { parseMountinfo, type MountEntry } from "../parsers/mountinfo.js";
-import { MountStatter, type MountStat, type StatfsBackend, type StuckMount } from "./filesystem-stat.js";
+import { InlineStatfs, MEMORY_FS_TYPES, walkEndsInMemoryMount } from "./filesystem-inline.js";
+import { MountStatter, type MountRequest, type MountStat, type StatfsBackend, type StuckMount } from "./filesystem-stat.js";
 import { PoolStatfsBackend, statfsPoolLimit } from "./filesystem-stat-pool.js";
+import { RootOnlyDirs } from "./root-only-dirs.js";
 
 const labels = ["device", "mountpoint", "fstype", "device_error"];
 const sizeDesc = gauge("node_filesystem_size_bytes", "Filesystem size in bytes.", labels);
@@ -68,8 +70,16 @@ function emit(out: MetricSink, mount: MountEntry, stat: MountStat, seen: Set<str
   out.add(mountInfoDesc, 1, mount.device, mount.major, mount.minor, mount.mountPoint);
 }
 
-/** Each running collector's statter, with the number of pool threads its statfs calls may hold. */
-const liveStatters = new Map<MountStatter, number>();
+interface LiveStatter {
+  /** Pool threads its statfs calls may hold. */
+  poolLimit: number;
+  inline: InlineStatfs;
+  /** Mounts sent to the thread pool since start (stuck ones answered without a call included). */
+  pooled: number;
+}
+
+/** Each running collector's statter. */
+const liveStatters = new Map<MountStatter, LiveStatter>();
 
 export interface FilesystemStatus {
   /** Mount points whose statfs has not returned since it timed out; not asked again until it does. */
@@ -81,6 +91,9 @@ export interface FilesystemStatus {
    */
   abandonedStatThreads: number;
   maxAbandonedStatThreads: number;
+  /** Mounts answered since start: tmpfs/ramfs stat'ed on the main thread (filesystem-inline.ts), the others through the pool. */
+  statfsOnMainThread: number;
+  statfsThroughPool: number;
 }
 
 /** For /status: which mounts are stuck right now. */
@@ -88,16 +101,20 @@ export function filesystemStatus(): FilesystemStatus {
   const stuckMounts: StuckMount[] = [];
   let abandonedStatThreads = 0;
   let maxAbandonedStatThreads = 0;
-  for (const [statter, limit] of liveStatters) {
+  let statfsOnMainThread = 0;
+  let statfsThroughPool = 0;
+  for (const [statter, live] of liveStatters) {
     stuckMounts.push(...statter.stuckMounts());
     abandonedStatThreads += statter.abandonedCount();
-    maxAbandonedStatThreads += limit;
+    maxAbandonedStatThreads += live.poolLimit;
+    statfsOnMainThread += live.inline.calls;
+    statfsThroughPool += live.pooled;
   }
-  return { stuckMounts, abandonedStatThreads, maxAbandonedStatThreads };
+  return { stuckMounts, abandonedStatThreads, maxAbandonedStatThreads, statfsOnMainThread, statfsThroughPool };
 }
 
-/** The collector with an explicit statfs backend (tests pass a fake one). */
-export function createFilesystemCollector(deps: CollectorDeps, backend?: StatfsBackend): Collector {
+/** The collector with an explicit statfs backend and main-thread statfs (tests pass fakes). */
+export function createFilesystemCollector(deps: CollectorDeps, backend?: StatfsBackend, inline?: InlineStatfs): Collector {
   const { paths, config, logger } = deps;
   const options = config.collectors.filesystem;
   const defaults = metricsSchema.collectors.filesystem;
@@ -116,17 +133,43 @@ export function createFilesystemCollector(deps: CollectorDeps, backend?: StatfsB
     logger,
   );
   // statfs runs on libuv's thread pool, at most statWorkers calls at once and never more than half
-  // the pool, so hung mounts cannot take the threads the log pipeline reads files with.
+  // the pool, so hung mounts cannot take the threads the log pipeline reads files with; tmpfs and
+  // ramfs mounts where that is safe run on the main thread (filesystem-inline.ts).
   const poolLimit = statfsPoolLimit(Math.max(1, options.statWorkers));
   const statter = new MountStatter(backend ?? new PoolStatfsBackend(logger, poolLimit), options.mountTimeout * 1000, logger);
-  liveStatters.set(statter, poolLimit);
+  const mainThreadDirs = () =>
+    new RootOnlyDirs(
+      options.mainThreadStatfsDirs.map((d) => paths.hostMountToLocal(d)),
+      logger,
+    );
+  const live: LiveStatter = { poolLimit, inline: inline ?? new InlineStatfs(logger, mainThreadDirs()), pooled: 0 };
+  liveStatters.set(statter, live);
+  const throughPool = (requests: MountRequest[]): Promise<MountStat[]> => {
+    live.pooled += requests.length;
+    return requests.length === 0 ? Promise.resolve([]) : statter.statAll(requests);
+  };
   return {
     name: "filesystem",
     async update(out) {
       const mounts = readMountTable(paths).filter((m) => !mountPointFilter.ignored(m.mountPoint) && !fsTypeFilter.ignored(m.fsType));
-      const stats = await statter.statAll(
-        mounts.map((m) => ({ mountPoint: m.mountPoint, localPath: paths.hostMountToLocal(m.mountPoint) })),
+      const requests = mounts.map((m) => ({ mountPoint: m.mountPoint, localPath: paths.hostMountToLocal(m.mountPoint) }));
+      const candidate = requests.map(
+        (r, i) => MEMORY_FS_TYPES.has(mounts[i].fsType) && live.inline.mayStat(r.localPath) && !statter.isBusy(r),
       );
+      // The pool's calls start first, so that they run while the main thread does the rest.
+      const pooledFirst = [...requests.keys()].filter((i) => !candidate[i]);
+      const pendingFirst = throughPool(pooledFirst.map((i) => requests[i]));
+      const tree = candidate.includes(true) ? live.inline.currentTree() : undefined;
+      const stats = new Array<MountStat>(requests.length);
+      const pooledLater: number[] = [];
+      for (let i = 0; i < requests.length; i++) {
+        if (!candidate[i]) continue;
+        if (tree !== undefined && walkEndsInMemoryMount(tree, requests[i].localPath)) stats[i] = live.inline.stat(requests[i].localPath);
+        else pooledLater.push(i);
+      }
+      const [first, later] = await Promise.all([pendingFirst, throughPool(pooledLater.map((i) => requests[i]))]);
+      pooledFirst.forEach((i, k) => (stats[i] = first[k]));
+      pooledLater.forEach((i, k) => (stats[i] = later[k]));
       const seen = new Set<string>();
       for (let i = 0; i < mounts.length; i++) emit(out, mounts[i], stats[i], seen);
     },

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
@@ -7,6 +8,8 @@ import { loadConfig } from "../../../agent/config/load.js";
 import { HostPaths } from "../../../agent/host/paths.js";
 import { CollectorError, type Collector } from "../../../agent/metrics/collector.js";
 import { collector, createFilesystemCollector, filesystemStatus, readMountTable } from "../../../agent/metrics/collectors/filesystem.js";
+import { InlineStatfs } from "../../../agent/metrics/collectors/filesystem-inline.js";
+import { RootOnlyDirs } from "../../../agent/metrics/collectors/root-only-dirs.js";
 import type { StatfsBackend, StatfsBatch, StatfsOutcome, StatfsValues } from "../../../agent/metrics/collectors/filesystem-stat.js";
 import { FamilyCollector } from "../../../agent/metrics/model.js";
 import { hasReadOnlyOption, parseMountinfo } from "../../../agent/metrics/parsers/mountinfo.js";
@@ -365,5 +368,97 @@ describe("stuck mounts", () => {
     await Promise.all([scrape(c), scrape(c)]);
     expect(backend.calls.filter((p) => p === dataPath)).toHaveLength(1);
     expect(backend.calls).toHaveLength(6);
+  });
+});
+
+describe("statfs on the main thread for tmpfs and ramfs", () => {
+  const tables: string[] = [];
+  afterEach(() => {
+    for (const dir of tables.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const ownTable = (lines: string[]) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodetap-own-mountinfo-"));
+    tables.push(dir);
+    const file = path.join(dir, "mountinfo");
+    fs.writeFileSync(file, lines.map((l) => `${l}\n`).join(""));
+    return file;
+  };
+  const escaped = (p: string) => p.replaceAll("\\", "\\134").replaceAll(" ", "\\040");
+  const withSpace = `${TREE}/root/with space`;
+  const run = `${TREE}/root/run`;
+  /** The fixture's rootfs, taken as closed to non-root users (every lstat says root's, mode 0700). */
+  const closedRoot = async () => {
+    const dirs = new RootOnlyDirs([`${TREE}/root`], undefined, 60_000, async () => ({ isDirectory: true, uid: 0, gid: 0, mode: 0o40700 }));
+    await dirs.settled();
+    return dirs;
+  };
+
+  it("answers a tmpfs mount the walk reaches through local filesystems without the pool, and the rest through it", async () => {
+    // This process's own view: the fixture's "/with space" is a tmpfs mount under the ext4 root;
+    // "/run", tmpfs in the host's table, is stacked on a FUSE mount here.
+    const table = ownTable([
+      "1 0 254:0 / / rw - ext4 /dev/vda rw",
+      `2 1 0:40 / ${escaped(withSpace)} rw - tmpfs tmpfs rw`,
+      `3 1 0:41 / ${escaped(run)} rw - fuse.sshfs host: rw`,
+      `4 3 0:42 / ${escaped(run)} rw - tmpfs tmpfs rw`,
+    ]);
+    const asked: string[] = [];
+    const inline = new InlineStatfs(silentLogger, await closedRoot(), {
+      ownMountinfo: table,
+      rootDevice: "254:0",
+      statfsSync: (p) => {
+        asked.push(p);
+        return { bsize: 1024, blocks: 7, bfree: 6, bavail: 5, files: 4, ffree: 3 };
+      },
+    });
+    const backend = new FakeBackend();
+    const c = createFilesystemCollector(deps(treeFlags()), backend, inline);
+    open.push(c);
+    const before = filesystemStatus();
+    const families = await scrape(c);
+    expect(asked).toEqual([withSpace]);
+    expect(backend.calls).toContain(run);
+    expect(backend.calls).not.toContain(withSpace);
+    const sizes = families.get("node_filesystem_size_bytes")!.samples;
+    expect(sizes.get(series("node_filesystem_size_bytes", "tmpfs", "/with space", "tmpfs"))).toBe(7 * 1024);
+    expect(sizes.get(series("node_filesystem_size_bytes", "tmpfs", "/run", "tmpfs"))).toBe(4096 * 1000);
+    const after = filesystemStatus();
+    expect(after.statfsOnMainThread - before.statfsOnMainThread).toBe(1);
+    // Counted per mount entry: /data is listed twice and asked once.
+    expect(backend.calls).toHaveLength(5);
+    expect(after.statfsThroughPool - before.statfsThroughPool).toBe(6);
+  });
+
+  it("reports a main-thread statfs error as node_exporter words it", async () => {
+    const table = ownTable(["1 0 254:0 / / rw - ext4 /dev/vda rw", `2 1 0:40 / ${escaped(withSpace)} rw - tmpfs tmpfs rw`]);
+    const inline = new InlineStatfs(silentLogger, await closedRoot(), {
+      ownMountinfo: table,
+      rootDevice: "254:0",
+      statfsSync: () => {
+        throw Object.assign(new Error("EACCES"), { errno: -13 });
+      },
+    });
+    const c = createFilesystemCollector(deps(treeFlags()), new FakeBackend(), inline);
+    open.push(c);
+    const errors = (await scrape(c)).get("node_filesystem_device_error")!.samples;
+    expect(errors.get(series("node_filesystem_device_error", "tmpfs", "/with space", "tmpfs", "permission denied"))).toBe(1);
+  });
+
+  it("sends everything through the pool when this process's mount table cannot be read", async () => {
+    const asked: string[] = [];
+    const inline = new InlineStatfs(silentLogger, await closedRoot(), {
+      ownMountinfo: path.join(os.tmpdir(), "nodetap-no-such-mountinfo"),
+      rootDevice: "254:0",
+      statfsSync: (p) => {
+        asked.push(p);
+        return VALUES;
+      },
+    });
+    const backend = new FakeBackend();
+    const c = createFilesystemCollector(deps(treeFlags()), backend, inline);
+    open.push(c);
+    await scrape(c);
+    expect(asked).toEqual([]);
+    expect(backend.calls).toEqual(expect.arrayContaining([withSpace, run]));
   });
 });
