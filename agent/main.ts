@@ -5,10 +5,19 @@ import { checkConfig } from "./check-config.js";
 import { helpText } from "./config/docs.js";
 import { HostPathError, EXIT_HOST_PATHS } from "./host/check.js";
 import { Agent, ListenError, EXIT_LISTEN } from "./agent.js";
+import { statfsCallsInPool } from "./metrics/collectors/filesystem-stat-pool.js";
 import { VERSION } from "./version.js";
 
 /** How long SIGTERM waits for in-flight log records to be acknowledged before giving up. */
 const SHUTDOWN_DEADLINE_MS = 20_000;
+/** How long to wait for statfs calls still in the thread pool before saying the exit waits for them (a healthy one takes microseconds). */
+const STUCK_CALLS_WAIT_MS = 1_000;
+
+async function statfsCallsReturned(timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (statfsCallsInPool() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  return statfsCallsInPool() === 0;
+}
 
 export async function main(argv: string[]): Promise<number> {
   // One pass for both commands: read (argv, file, env) and validate everything run would check
@@ -69,7 +78,17 @@ export async function main(argv: string[]): Promise<number> {
     const onSignal = (signal: NodeJS.Signals) => {
       logger.info({ signal }, "shutdown requested");
       agent.stop(SHUTDOWN_DEADLINE_MS).then(
-        () => resolve(0),
+        async () => {
+          // libuv joins its pool's threads when the process exits, so a statfs stuck in a hung
+          // mount holds the exit until the kernel returns it (in a pod: until the kubelet's
+          // SIGKILL). Node offers no _exit(2), and as PID 1 the process cannot signal itself.
+          if (!(await statfsCallsReturned(STUCK_CALLS_WAIT_MS)))
+            logger.warn(
+              { statfs_calls_in_pool: statfsCallsInPool() },
+              "shutdown done; the process ends when the kernel returns the statfs calls stuck in a hung mount (or when killed)",
+            );
+          resolve(0);
+        },
         (err: unknown) => {
           logger.error({ err: (err as Error).message }, "shutdown failed");
           resolve(1);

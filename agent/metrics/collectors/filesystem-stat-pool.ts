@@ -59,6 +59,17 @@ export function statfsPoolLimit(statWorkers: number, poolSize = threadPoolSize()
   return Math.max(1, Math.min(statWorkers, Math.floor(poolSize / 2)));
 }
 
+/** statfs calls of every backend in the pool now (running or abandoned). */
+let callsInPoolOfProcess = 0;
+
+/**
+ * statfs calls in libuv's pool now. libuv joins its pool's threads when the process exits, so a
+ * call stuck in the kernel keeps the process from exiting (agent/main.ts says so in its log).
+ */
+export function statfsCallsInPool(): number {
+  return callsInPoolOfProcess;
+}
+
 const WAITING = 0;
 const RUNNING = 1;
 const ABANDONED = 2;
@@ -180,6 +191,7 @@ export class PoolStatfsBackend implements StatfsBackend {
 
   private start(batch: PoolBatch, i: number): void {
     this.inPool++;
+    callsInPoolOfProcess++;
     batch.markStarted(i, Date.now());
     let call: Promise<StatfsValues>;
     try {
@@ -199,6 +211,7 @@ export class PoolStatfsBackend implements StatfsBackend {
 
   private finish(batch: PoolBatch, i: number, outcome: StatfsOutcome): void {
     this.inPool--;
+    callsInPoolOfProcess--;
     if (batch.states[i] === ABANDONED) {
       this.abandoned--;
       this.warnedAtLimit = false;

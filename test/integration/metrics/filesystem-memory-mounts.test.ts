@@ -166,6 +166,21 @@ describe.skipIf(skipReason !== undefined)(`filesystem statfs of memory mounts${s
     expect(after.statfsOnMainThread - before.statfsOnMainThread).toBe(5);
     expect(after.statfsThroughPool - before.statfsThroughPool).toBe(4);
   });
+
+  // Last: it stops the agent. libuv joins its pool's threads at exit, so with a statfs stuck in
+  // the FUSE mount the process ends only when the call returns: here, when the FUSE connection
+  // goes away (in a pod, the kubelet's SIGKILL after the grace period ends it). The shutdown
+  // itself is done before, and the log says why the process lingers.
+  it("finishes its shutdown on SIGTERM while a statfs is stuck, says the exit waits for it, and exits once it returns", async () => {
+    agent!.child.kill("SIGTERM");
+    await agent!.waitForLog("nodetap stopped", 10_000);
+    const lingering = await agent!.waitForLog(/the process ends when the kernel returns the statfs calls/, 10_000);
+    expect(lingering).toMatchObject({ statfs_calls_in_pool: 1 });
+    expect(agent!.running).toBe(true);
+    fuseHolder?.kill("SIGKILL");
+    const result = await Promise.race([agent!.exited, new Promise<undefined>((r) => setTimeout(r, 10_000))]);
+    expect(result?.code).toBe(0);
+  });
 });
 
 function series(name: string, device: string, mountpoint: string, fstype: string, deviceError = ""): string {
