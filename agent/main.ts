@@ -77,23 +77,24 @@ export async function main(argv: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       logger.info({ signal }, "shutdown requested");
-      agent.stop(SHUTDOWN_DEADLINE_MS).then(
-        async () => {
+      const failed = (err: unknown) => {
+        logger.error({ err: (err as Error).message }, "shutdown failed");
+        return 1;
+      };
+      void agent
+        .stop(SHUTDOWN_DEADLINE_MS)
+        .then(() => 0, failed)
+        .then(async (code) => {
           // libuv joins its pool's threads when the process exits, so a statfs stuck in a hung
           // mount holds the exit until the kernel returns it (in a pod: until the kubelet's
           // SIGKILL). Node offers no _exit(2), and as PID 1 the process cannot signal itself.
           if (!(await statfsCallsReturned(STUCK_CALLS_WAIT_MS)))
             logger.warn(
               { statfs_calls_in_pool: statfsCallsInPool() },
-              "shutdown done; the process ends when the kernel returns the statfs calls stuck in a hung mount (or when killed)",
+              "shutdown finished; the process ends when the kernel returns the statfs calls stuck in a hung mount (or when killed)",
             );
-          resolve(0);
-        },
-        (err: unknown) => {
-          logger.error({ err: (err as Error).message }, "shutdown failed");
-          resolve(1);
-        },
-      );
+          resolve(code);
+        });
     };
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);
