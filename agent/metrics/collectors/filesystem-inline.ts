@@ -26,7 +26,8 @@ import type { RootOnlyDirs } from "./root-only-dirs.js";
  *
  * The walk may read directories of the node's local filesystems on the way (when not cached), as
  * the os and textfile collectors already do on the main thread every scrape; a local filesystem
- * on a network block device (iSCSI, RBD) holding kubelet's directory is not told apart. The
+ * on a network block device (iSCSI, RBD) holding kubelet's directory is not told apart, nor an
+ * overlay (the agent's own root in its container) whose layers are lazily pulled over FUSE. The
  * table is read in the same scrape as the statfs calls (about 1 ms apart with 300 mounts); what
  * root mounts on the path in between is the remaining window.
  */
