@@ -67,6 +67,11 @@ export interface MountRequest {
   localPath: string;
 }
 
+/** A call's key: one call per mount point and path at a time. */
+function keyOf(request: MountRequest): string {
+  return `${request.mountPoint}\u0000${request.localPath}`;
+}
+
 /** How often a batch with unfinished calls is looked at. */
 const TICK_MS = 10;
 const TIMEOUT: MountStat = { kind: "timeout" };
@@ -87,7 +92,7 @@ export class MountStatter {
    * scrape that stopped waiting) shares that call instead of starting another.
    */
   statAll(requests: readonly MountRequest[]): Promise<MountStat[]> {
-    const keys = requests.map((r) => `${r.mountPoint}\u0000${r.localPath}`);
+    const keys = requests.map(keyOf);
     const fresh: MountRequest[] = [];
     const freshKeys: string[] = [];
     for (let i = 0; i < requests.length; i++) {
@@ -105,7 +110,7 @@ export class MountStatter {
 
   /** Whether the mount's statfs is stuck (pending past its timeout) or still running in the pool. */
   isBusy(request: MountRequest): boolean {
-    return this.stuck.has(request.mountPoint) || this.inFlight.has(`${request.mountPoint}\u0000${request.localPath}`);
+    return this.stuck.has(request.mountPoint) || this.inFlight.has(keyOf(request));
   }
 
   stuckMounts(): StuckMount[] {

@@ -137,12 +137,14 @@ export function createFilesystemCollector(deps: CollectorDeps, backend?: StatfsB
   // ramfs mounts where that is safe run on the main thread (filesystem-inline.ts).
   const poolLimit = statfsPoolLimit(Math.max(1, options.statWorkers));
   const statter = new MountStatter(backend ?? new PoolStatfsBackend(logger, poolLimit), options.mountTimeout * 1000, logger);
-  const mainThreadDirs = () =>
+  inline ??= new InlineStatfs(
+    logger,
     new RootOnlyDirs(
       options.mainThreadStatfsDirs.map((d) => paths.hostMountToLocal(d)),
       logger,
-    );
-  const live: LiveStatter = { poolLimit, inline: inline ?? new InlineStatfs(logger, mainThreadDirs()), pooled: 0 };
+    ),
+  );
+  const live: LiveStatter = { poolLimit, inline, pooled: 0 };
   liveStatters.set(statter, live);
   const throughPool = (requests: MountRequest[]): Promise<MountStat[]> => {
     live.pooled += requests.length;

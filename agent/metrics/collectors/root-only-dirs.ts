@@ -70,6 +70,7 @@ const CHECK_PATIENCE_MS = 1000;
 export class RootOnlyDirs {
   private closed: readonly string[] = [];
   private checkingSince: number | undefined;
+  private running: Promise<void> | undefined;
   private nextCheckAt = 0;
   /** What the log last said about each directory, so that it speaks on changes only. */
   private readonly said = new Map<string, string>();
@@ -97,13 +98,13 @@ export class RootOnlyDirs {
 
   /** Resolves when the check now running (if any) has finished; for tests. */
   async settled(): Promise<void> {
-    while (this.checkingSince !== undefined) await new Promise((resolve) => setTimeout(resolve, 1));
+    await this.running;
   }
 
   private refresh(now: number): void {
     if (this.dirs.length === 0 || this.checkingSince !== undefined || now < this.nextCheckAt) return;
     this.checkingSince = now;
-    void this.check().then((closed) => {
+    this.running = this.check().then((closed) => {
       this.closed = closed;
       this.checkingSince = undefined;
       this.nextCheckAt = Date.now() + this.intervalMs;

@@ -21,4 +21,21 @@ describe("metrics config checks (check-config and run)", () => {
     const { issues } = await checkConfig(["--no-collector.ipvs", "--collector.ipvs.backend-labels=nope"], {});
     expect(issues.filter((i) => i.severity === "error")).toEqual([]);
   });
+
+  it("refuses a main-thread statfs directory that is not an absolute, normalized path, naming the key", async () => {
+    for (const dir of ["var/lib/kubelet/pods", "/var/lib/kubelet/pods/", "/var/lib/../kubelet", "/var//lib"]) {
+      const { issues } = await checkConfig([`--collector.filesystem.main-thread-statfs-dir=${dir}`], {});
+      const errors = issues.filter((i) => i.severity === "error");
+      expect(errors, dir).toHaveLength(1);
+      expect(errors[0].key).toBe("metrics.collectors.filesystem.mainThreadStatfsDirs");
+      expect(errors[0].problem).toContain(`${JSON.stringify(dir)} is not an absolute, normalized path`);
+    }
+    for (const dir of ["/var/lib/kubelet/pods", "/"]) {
+      const { issues } = await checkConfig([`--collector.filesystem.main-thread-statfs-dir=${dir}`], {});
+      expect(
+        issues.filter((i) => i.severity === "error"),
+        dir,
+      ).toEqual([]);
+    }
+  });
 });
